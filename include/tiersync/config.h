@@ -1,0 +1,52 @@
+/*
+ * Node configuration (docs/CONFIG.md).  Redis-style: one table of
+ * (name, type, default, bounds) drives parsing, validation and the
+ * documentation.  File format: "name value" or "name = value" per line,
+ * '#' comments, blank lines ignored.  Relative paths are resolved
+ * against the directory holding the config file.
+ *
+ * Errors: TS_EPARSE with "file:line: key 'x': what" in err; a missing
+ * required key is reported as "file: missing required key 'x'".
+ */
+#ifndef TIERSYNC_CONFIG_H
+#define TIERSYNC_CONFIG_H
+
+#include <stdio.h>
+#include "tiersync/common.h"
+
+#define TS_PATH_MAX 1024
+
+typedef struct ts_config {
+	char unit[TS_CODE_MAX + 1];     /* required: this node's unit code    */
+	char datadir[TS_PATH_MAX];      /* default: dir of config file        */
+	char topology[TS_PATH_MAX];     /* required: topology file            */
+	char keys[TS_PATH_MAX];         /* required: keys file                */
+	char sign_key[TS_PATH_MAX];     /* default: <datadir>/sign.key        */
+	char curve_key[TS_PATH_MAX];    /* default: <datadir>/curve.key       */
+	char listen[TS_PATH_MAX];       /* ZMQ endpoint for children, "" none */
+	char parent[TS_PATH_MAX];       /* ZMQ endpoint of parent, "" = root  */
+	char log[16];                   /* "stderr" (default) or "syslog"     */
+	int  verbose;                   /* 0..2                               */
+	int  heartbeat_ms;              /* 1000, [50, 60000]                  */
+	int  dead_ms;                   /* 5000, [200, 600000]: link dead if silent */
+	int  reconnect_min_ms;          /* 100, [10, 60000]                   */
+	int  reconnect_max_ms;          /* 10000, [100, 600000]               */
+	int  batch_max;                 /* 256, [1, TS_BATCH_MAX]             */
+	int  window;                    /* 4, [1, 64] PUSH batches in flight  */
+	int  debounce_ms;               /* 200, [0, 60000] rollup delay       */
+	int  debounce_max_ms;           /* 2000, [0, 600000] bound on delay   */
+	long mapsize_mb;                /* 64, [1, 1048576] initial map       */
+	long mapsize_max_mb;            /* 65536, [1, 1048576]                */
+	int  deadline_annual_mmdd;      /* 1205 (5 December), commune level  */
+	int  deadline_step_days;        /* 10, [0, 365]: each higher level    */
+	int  deadline_period_days;      /* 15, [0, 365]: quarter/month after end */
+} ts_config;
+
+/* Fill defaults; parse path; resolve relative paths; validate. */
+int ts_config_load(ts_config *c, const char *path, char *err, size_t errlen);
+int ts_config_parse(ts_config *c, const char *name, const char *dir,
+                    const char *text, size_t len, char *err, size_t errlen);
+/* Write the table as documentation (name, default, bounds, help). */
+void ts_config_describe(FILE *f);
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * Tiny log module, after OpenBSD's log.c.
+ * log_warn* append strerror(errno); log_warnx* do not.
+ * fatal/fatalx log and exit(1).  Output goes to stderr (with a
+ * timestamp) or syslog(3) after log_init(..., 1, ...).
+ */
+#ifndef TIERSYNC_LOG_H
+#define TIERSYNC_LOG_H
+
+#include <stdarg.h>
+
+void log_init(const char *ident, int to_syslog, int verbose);
+void log_setverbose(int v);
+int  log_getverbose(void);
+void log_warn(const char *fmt, ...)  __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...)  __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *fmt, ...)  __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * tiersync node store: one LMDB environment per node (docs/STORE.md).
+ *
+ * One writer per environment: the daemon.  tierctl opens the same
+ * environment read-only (TS_STORE_RDONLY) and needs no daemon.
+ *
+ * Named databases (keys are bytes; "\0" separates string parts; integers
+ * in keys are big-endian so LMDB's order is numeric):
+ *   meta    name                      -> bytes   node identity, own seq/head
+ *   own     period\0ind\0dis          -> num u64 BE, den u64 BE
+ *   env     origin\0seq(BE64)         -> envelope bytes (every one held)
+ *   chain   origin                    -> ts_chain  (newest held of origin)
+ *   latest  origin\0period            -> ts_latest (newest report/period)
+ *   outbox  id(BE64)                  -> envelope bytes waiting for ACK
+ *   dead    id(BE64)                  -> status u8, envelope (refused up)
+ *   forks   origin\0seq(BE64)\0hash   -> envelope bytes (evidence)
+ *   audit   time_ms(BE64) id(BE64)    -> text line
+ *   dirty   period                    -> "" (own report must be re-made)
+ *
+ * Error codes: TS_ESTORE (logged with the LMDB text), TS_ENOSPC (disk
+ * full, or map full beyond mapsize_max), TS_ENOTFOUND, TS_ENOMEM.
+ */
+#ifndef TIERSYNC_STORE_H
+#define TIERSYNC_STORE_H
+
+#include "tiersync/common.h"
+#include "tiersync/proto.h"
+
+typedef struct ts_store ts_store;
+typedef struct ts_txn   ts_txn;
+
+#define TS_STORE_RDONLY  0x1
+
+/* Open (creating unless RDONLY) the environment in directory dir
+ * (created 0700 if missing).  mapsize is the initial map size in bytes
+ * (0 = 64 MiB); the map doubles on MDB_MAP_FULL up to mapsize_max
+ * (0 = 64 GiB).  Stale reader slots are cleared at open.  Never uses
+ * MDB_WRITEMAP (a full disk would become SIGBUS). */
+int  ts_store_open(ts_store **s, const char *dir, unsigned flags,
+                   size_t mapsize, size_t mapsize_max);
+void ts_store_close(ts_store **s);      /* sets *s = NULL; NULL ok      */
+
+/*
+ * Run fn in one write transaction and commit it durably.  If LMDB reports
+ * MDB_MAP_FULL (from fn or commit), the txn is aborted, the map grown and
+ * fn called again from scratch — so fn must derive everything from the
+ * txn and its arg, and must not have side effects outside it that cannot
+ * be repeated.  fn returns 0 to commit, non-zero to abort (returned as
+ * is).  Returns 0 only after mdb_txn_commit succeeded.
+ */
+typedef int (*ts_write_fn)(ts_txn *t, void *arg);
+int ts_store_write(ts_store *s, ts_write_fn fn, void *arg);
+
+/* Read-only transaction (a reader slot).  Always end it. */
+int  ts_store_read_begin(ts_store *s, ts_txn **t);
+void ts_store_read_end(ts_txn **t);
+
+/* Number of map growths, current map size: for status and tests. */
+size_t ts_store_mapsize(const ts_store *s);
+
+/* ---- meta ---- */
+int ts_meta_get(ts_txn *t, const char *name, ts_bytes *val); /* borrowed until txn ends */
+int ts_meta_put(ts_txn *t, const char *name, const void *p, size_t n);
+int ts_meta_get_u64(ts_txn *t, const char *name, uint64_t *v); /* ENOTFOUND -> *v=0, returns 0 */
+int ts_meta_put_u64(ts_txn *t, const char *name, uint64_t v);
+
+/* ---- own values ---- */
+int ts_own_put(ts_txn *t, const char *period, const ts_value *v);
+/* Fill r->values (heap) with the own values of period, canonical order. */
+int ts_own_list(ts_txn *t, const char *period, ts_value **vals, size_t *n);
+
+/* ---- envelopes ---- */
+int ts_env_put(ts_txn *t, const char *origin, uint64_t seq,
+               const uint8_t *env, size_t len);
+int ts_env_get(ts_txn *t, const char *origin, uint64_t seq, ts_bytes *env);
+/* Iterate an origin's envelopes by seq (origin == NULL: all origins).
+ * cb returns non-zero to stop (value returned). */
+typedef int (*ts_env_cb)(const char *origin, uint64_t seq,
+                         const uint8_t *env, size_t len, void *arg);
+int ts_env_each(ts_txn *t, const char *origin, ts_env_cb cb, void *arg);
+
+/* ---- chain state ---- */
+typedef struct ts_chain {
+	uint64_t seq;                 /* newest held seq of the origin     */
+	uint8_t  hash[TS_HASH_LEN];   /* its body hash                     */
+	uint64_t recv_ms;             /* when it was stored here           */
+} ts_chain;
+int ts_chain_get(ts_txn *t, const char *origin, ts_chain *c);
+int ts_chain_put(ts_txn *t, const char *origin, const ts_chain *c);
+typedef int (*ts_chain_cb)(const char *origin, const ts_chain *c, void *arg);
+int ts_chain_each(ts_txn *t, ts_chain_cb cb, void *arg);
+
+/* ---- latest report per origin and period ---- */
+typedef struct ts_latest {
+	uint64_t seq;
+	uint8_t  hash[TS_HASH_LEN];
+	uint64_t first_ms;            /* first report of this period here  */
+	uint64_t recv_ms;             /* this version received             */
+} ts_latest;
+int ts_latest_get(ts_txn *t, const char *origin, const char *period, ts_latest *l);
+int ts_latest_put(ts_txn *t, const char *origin, const char *period, const ts_latest *l);
+typedef int (*ts_latest_cb)(const char *origin, const char *period,
+                            const ts_latest *l, void *arg);
+/* All (origin, period) pairs; filter by period if period != NULL. */
+int ts_latest_each(ts_txn *t, const char *period, ts_latest_cb cb, void *arg);
+
+/* ---- outbox ---- */
+int ts_outbox_append(ts_txn *t, const uint8_t *env, size_t len, uint64_t *id);
+int ts_outbox_del(ts_txn *t, uint64_t id);
+typedef int (*ts_outbox_cb)(uint64_t id, const uint8_t *env, size_t len, void *arg);
+/* Entries with id >= from, ascending. */
+int ts_outbox_each(ts_txn *t, uint64_t from, ts_outbox_cb cb, void *arg);
+int ts_outbox_count(ts_txn *t, uint64_t *n);
+
+/* ---- dead letters, forks, audit, dirty ---- */
+int ts_dead_put(ts_txn *t, uint64_t id, int status, const uint8_t *env, size_t len);
+int ts_dead_count(ts_txn *t, uint64_t *n);
+int ts_fork_put(ts_txn *t, const char *origin, uint64_t seq,
+                const uint8_t hash[TS_HASH_LEN], const uint8_t *env, size_t len);
+int ts_fork_count(ts_txn *t, uint64_t *n);
+int ts_audit_put(ts_txn *t, const char *line);
+typedef int (*ts_audit_cb)(uint64_t time_ms, const char *line, size_t len, void *arg);
+int ts_audit_each(ts_txn *t, ts_audit_cb cb, void *arg);
+int ts_dirty_set(ts_txn *t, const char *period);
+int ts_dirty_clear(ts_txn *t, const char *period);
+typedef int (*ts_dirty_cb)(const char *period, void *arg);
+int ts_dirty_each(ts_txn *t, ts_dirty_cb cb, void *arg);
+
+#endif
