@@ -1,0 +1,79 @@
+/* Tiny log module after OpenBSD's log.c: see include/tiersync/log.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "tiersync/log.h"
+
+static int log_syslog;
+static int log_verbose;
+static const char *log_ident = "tiersync";
+
+void
+log_init(const char *ident, int to_syslog, int verbose)
+{
+	log_ident = ident;
+	log_syslog = to_syslog;
+	log_verbose = verbose;
+	if (log_syslog)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void log_setverbose(int v) { log_verbose = v; }
+int  log_getverbose(void) { return log_verbose; }
+
+static void
+vlog(int pri, const char *fmt, va_list ap, int with_errno)
+{
+	char msg[2048];
+	int saved = errno;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (with_errno) {
+		size_t n = strlen(msg);
+		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
+	}
+	if (log_syslog) {
+		syslog(pri, "%s", msg);
+	} else {
+		struct timespec ts;
+		struct tm tm;
+		char when[32];
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(stderr, "%s.%03ldZ %s[%s]: %s\n", when, ts.tv_nsec / 1000000,
+		    log_ident, pri == LOG_ERR ? "error" : pri == LOG_WARNING ? "warn" :
+		    pri == LOG_INFO ? "info" : "debug", msg);
+	}
+	errno = saved;
+}
+
+#define LOGFN(name, pri, err, min) \
+void name(const char *fmt, ...) { va_list ap; \
+	if (log_verbose < (min)) return; \
+	va_start(ap, fmt); vlog(pri, fmt, ap, err); va_end(ap); }
+
+LOGFN(log_warn,  LOG_WARNING, 1, 0)
+LOGFN(log_warnx, LOG_WARNING, 0, 0)
+LOGFN(log_info,  LOG_INFO,    0, 0)
+LOGFN(log_debug, LOG_DEBUG,   0, 1)
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt); vlog(LOG_ERR, fmt, ap, 1); va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt); vlog(LOG_ERR, fmt, ap, 0); va_end(ap);
+	exit(1);
+}
