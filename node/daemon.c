@@ -1,0 +1,340 @@
+/*
+ * tiersyncd: start-up checks, the poll loop, timers and signals.
+ *
+ * The loop is single-threaded: each readable socket is drained by its
+ * module (downlink, zap, uplink, control), then timers run (uplink
+ * heartbeats/reconnects, rollup debounce).  Every write to the store is
+ * one LMDB txn that commits before anything is sent about it.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+#include <zmq.h>
+
+#include "tiersync/log.h"
+#include "node.h"
+
+static struct node *sig_node;
+
+static void
+on_signal(int sig)
+{
+	if (sig_node == NULL)
+		return;
+	if (sig == SIGHUP)
+		sig_node->reload = 1;
+	else
+		sig_node->stop = 1;
+}
+
+static int
+install_signals(struct node *n)
+{
+	struct sigaction sa;
+
+	sig_node = n;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: zmq_poll must return EINTR so the loop sees stop. */
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGHUP, &sa, NULL) == -1)
+		return -1;
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		return -1;
+	return 0;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	const int64_t era = (y >= 0 ? y : y - 399) / 400;
+	const unsigned yoe = (unsigned)(y - era * 400);
+	const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/*
+ * Deadline for a child at child_level to report period: the plans state
+ * dates in Viet Nam's time (UTC+7).  Annual: deadline_annual_mmdd of the
+ * year for communes, each level above one deadline_step_days later.
+ * Quarter/month: deadline_period_days after the period ends, plus steps.
+ * "Before 5 December" means received before 00:00 on 5 December.
+ */
+uint64_t
+node_deadline_ms(const struct node *n, const char *period, int child_level)
+{
+	const int64_t vn_offset_ms = 7 * 3600 * 1000;
+	int year = atoi(period), steps = TS_LVL_COMMUNE - child_level;
+	int64_t day;
+
+	if (steps < 0)
+		steps = 0;
+	if (strlen(period) == 4) {
+		int mmdd = n->cfg.deadline_annual_mmdd;
+		day = days_from_civil(year, (unsigned)(mmdd / 100), (unsigned)(mmdd % 100));
+	} else {
+		unsigned m;
+		if (period[4] == 'Q')
+			m = (unsigned)(period[5] - '0') * 3 + 1;   /* month after */
+		else
+			m = (unsigned)atoi(period + 5) + 1;
+		if (m > 12)
+			day = days_from_civil(year + 1, m - 12, 1);
+		else
+			day = days_from_civil(year, m, 1);
+		day += n->cfg.deadline_period_days;
+	}
+	day += (int64_t)steps * n->cfg.deadline_step_days;
+	return (uint64_t)(day * 86400000 - vn_offset_ms);
+}
+
+struct meta_link { const char *state; uint64_t now; };
+
+static int
+meta_link_fn(ts_txn *t, void *arg)
+{
+	struct meta_link *ml = arg;
+	int rc;
+
+	if ((rc = ts_meta_put(t, "link", ml->state, strlen(ml->state))) != 0)
+		return rc;
+	return ts_meta_put_u64(t, "link_ms", ml->now);
+}
+
+/* Record the uplink state for tierctl status; a failure only loses
+ * status information, never data, so it is logged and ignored. */
+void
+node_meta_link(struct node *n, const char *state)
+{
+	struct meta_link ml = { state, ts_now_ms() };
+	int rc;
+
+	if ((rc = ts_store_write(n->st, meta_link_fn, &ml)) != 0)
+		log_warnx("store: recording link state: %s", ts_strerror(rc));
+}
+
+struct meta_ident { const struct node *n; };
+
+static int
+meta_ident_fn(ts_txn *t, void *arg)
+{
+	const struct node *n = ((struct meta_ident *)arg)->n;
+	const char *code = n->topo->units[n->self].code;
+	ts_bytes have;
+	int rc;
+
+	rc = ts_meta_get(t, "unit", &have);
+	if (rc == 0 && (have.len != strlen(code) || memcmp(have.p, code, have.len)))
+		return TS_EINVAL;       /* the store belongs to another unit */
+	if (rc != 0 && rc != TS_ENOTFOUND)
+		return rc;
+	if ((rc = ts_meta_put(t, "unit", code, strlen(code))) != 0)
+		return rc;
+	return ts_meta_put(t, "topo", n->topo->version, strlen(n->topo->version));
+}
+
+static int
+node_setup(struct node *n)
+{
+	char err[1024], path[TS_PATH_MAX + 16];
+	int rc, parent;
+
+	if (sodium_init() < 0) {
+		log_warnx("libsodium failed to initialise");
+		return -1;
+	}
+	if (ts_topo_load(&n->topo, n->cfg.topology, err, sizeof(err)) != 0) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	if ((n->self = ts_topo_find(n->topo, n->cfg.unit)) < 0) {
+		log_warnx("%s: unit '%s' is not in topology %s (%s)", n->confpath,
+		    n->cfg.unit, n->topo->version, n->cfg.topology);
+		return -1;
+	}
+	if (ts_keys_load(&n->keys, n->cfg.keys, err, sizeof(err)) != 0) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	if (ts_identity_load(&n->id, n->cfg.sign_key, n->cfg.curve_key,
+	    err, sizeof(err)) != 0) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	parent = n->topo->units[n->self].parent;
+	n->has_parent = n->cfg.parent[0] != '\0';
+	if (parent < 0 && n->has_parent) {
+		log_warnx("%s: key 'parent': unit %s is the root of topology %s and "
+		    "has no parent", n->confpath, n->cfg.unit, n->topo->version);
+		return -1;
+	}
+	if (parent >= 0 && !n->has_parent)
+		log_warnx("no 'parent' configured: reports of %s stay here",
+		    n->cfg.unit);
+	if (n->has_parent) {
+		const ts_key *pk[4];
+		size_t np = ts_keys_sign_for(n->keys, n->topo->units[parent].code,
+		    (uint64_t)time(NULL), pk, 4);
+		if (np == 0) {
+			log_warnx("%s: no valid key for parent unit %s",
+			    n->cfg.keys, n->topo->units[parent].code);
+			return -1;
+		}
+		/* The newest line wins during a rotation overlap. */
+		memcpy(n->parent_curve, pk[np > 4 ? 3 : np - 1]->curve_bin, 32);
+	}
+	snprintf(path, sizeof(path), "%s/store", n->cfg.datadir);
+	if ((rc = ts_store_open(&n->st, path, 0,
+	    (size_t)n->cfg.mapsize_mb << 20, (size_t)n->cfg.mapsize_max_mb << 20)) != 0) {
+		log_warnx("store %s: %s", path, ts_strerror(rc));
+		return -1;
+	}
+	struct meta_ident mi = { n };
+	if ((rc = ts_store_write(n->st, meta_ident_fn, &mi)) != 0) {
+		if (rc == TS_EINVAL)
+			log_warnx("store %s belongs to another unit than %s", path,
+			    n->cfg.unit);
+		else
+			log_warnx("store %s: %s", path, ts_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+node_teardown(struct node *n)
+{
+	uplink_close(n);
+	downlink_close(n);
+	zap_close(n);
+	control_close(n);
+	if (n->zctx != NULL && zmq_ctx_term(n->zctx) == -1)
+		log_warn("zmq_ctx_term");
+	n->zctx = NULL;
+	ts_store_close(&n->st);
+	ts_keys_free(&n->keys);
+	ts_topo_free(&n->topo);
+	ts_identity_wipe(&n->id);
+	ts_buf_free(&n->tx);
+}
+
+static void
+reload_keys(struct node *n)
+{
+	ts_keys *k = NULL;
+	char err[1024];
+
+	n->reload = 0;
+	if (ts_keys_load(&k, n->cfg.keys, err, sizeof(err)) != 0) {
+		log_warnx("SIGHUP: keeping the old keys: %s", err);
+		return;
+	}
+	ts_keys_free(&n->keys);
+	n->keys = k;
+	log_info("SIGHUP: reloaded %zu keys from %s", k->nkeys, n->cfg.keys);
+}
+
+static long
+min_timeout(struct node *n, uint64_t now)
+{
+	uint64_t t = now + 100, x;
+
+	if ((x = uplink_next_timer(n, now)) != 0 && x < t)
+		t = x;
+	if ((x = rollup_next_timer(n, now)) != 0 && x < t)
+		t = x;
+	return t > now ? (long)(t - now) : 0;
+}
+
+int
+daemon_run(struct node *n)
+{
+	int rc = -1;
+
+	if (node_setup(n) != 0)
+		goto out;
+	if (n->checkonly) {
+		log_info("configuration %s is valid (unit %s, topology %s)",
+		    n->confpath, n->cfg.unit, n->topo->version);
+		rc = 0;
+		goto out;
+	}
+	if (install_signals(n) == -1) {
+		log_warn("sigaction");
+		goto out;
+	}
+	if ((n->zctx = zmq_ctx_new()) == NULL) {
+		log_warn("zmq_ctx_new");
+		goto out;
+	}
+	/* The ZAP handler must exist before the CURVE server binds: without
+	 * one libzmq admits any client key. */
+	if (n->cfg.listen[0] != '\0' && (zap_init(n) != 0 || downlink_init(n) != 0))
+		goto out;
+	if (control_init(n) != 0)
+		goto out;
+	if (n->has_parent) {
+		if (uplink_init(n) != 0)
+			goto out;
+	} else
+		node_meta_link(n, "none");
+	if (rollup_recover(n) != 0)
+		goto out;
+
+	log_info("unit %s (%s, %s) up: listen %s, parent %s, topology %s",
+	    n->cfg.unit, n->topo->units[n->self].name,
+	    ts_level_name(n->topo->units[n->self].level),
+	    n->cfg.listen[0] ? n->cfg.listen : "-",
+	    n->cfg.parent[0] ? n->cfg.parent : "-", n->topo->version);
+
+	while (!n->stop) {
+		zmq_pollitem_t items[4];
+		int ni = 0, izap = -1, irt = -1, idl = -1, ictl = -1, r;
+		uint64_t now = ts_mono_ms();
+
+		if (n->reload)
+			reload_keys(n);
+		if (n->zap) { izap = ni; items[ni++] = (zmq_pollitem_t){ n->zap, 0, ZMQ_POLLIN, 0 }; }
+		if (n->router) { irt = ni; items[ni++] = (zmq_pollitem_t){ n->router, 0, ZMQ_POLLIN, 0 }; }
+		if (n->dealer) { idl = ni; items[ni++] = (zmq_pollitem_t){ n->dealer, 0, ZMQ_POLLIN, 0 }; }
+		if (n->ctl) { ictl = ni; items[ni++] = (zmq_pollitem_t){ n->ctl, 0, ZMQ_POLLIN, 0 }; }
+
+		r = zmq_poll(items, ni, min_timeout(n, now));
+		if (r == -1) {
+			if (zmq_errno() == EINTR)
+				continue;
+			log_warnx("zmq_poll: %s", zmq_strerror(zmq_errno()));
+			goto out;
+		}
+		if (izap >= 0 && (items[izap].revents & ZMQ_POLLIN))
+			zap_on_readable(n);
+		if (irt >= 0 && (items[irt].revents & ZMQ_POLLIN))
+			downlink_on_readable(n);
+		if (idl >= 0 && (items[idl].revents & ZMQ_POLLIN))
+			uplink_on_readable(n);
+		if (ictl >= 0 && (items[ictl].revents & ZMQ_POLLIN))
+			control_on_readable(n);
+		now = ts_mono_ms();
+		rollup_tick(n, now);
+		if (n->has_parent)
+			uplink_tick(n, now);
+		if (n->router)
+			downlink_tick(n, now);
+	}
+	log_info("unit %s stopping (signal)", n->cfg.unit);
+	rc = 0;
+out:
+	node_teardown(n);
+	return rc;
+}

@@ -1,0 +1,130 @@
+/*
+ * tiersyncd internals.  One struct node holds the whole state of a
+ * running node; each concern lives in its own file:
+ *   daemon.c   poll loop, timers, signals       (daemon_*)
+ *   uplink.c   DEALER to the parent             (uplink_*)
+ *   downlink.c ROUTER for the children          (downlink_*)
+ *   zap.c      ZAP handler for CURVE keys       (zap_*)
+ *   rollup.c   own report = own + children      (rollup_*)
+ *   control.c  tierctl requests                 (control_*)
+ * Everything runs on one thread: the store has one writer, and LMDB
+ * txns never cross a poll iteration.
+ */
+#ifndef TIERSYNC_NODE_H
+#define TIERSYNC_NODE_H
+
+#include "tiersync/common.h"
+#include "tiersync/config.h"
+#include "tiersync/identity.h"
+#include "tiersync/proto.h"
+#include "tiersync/store.h"
+#include "tiersync/topology.h"
+
+#define NODE_WINDOW_MAX 64
+
+enum uplink_state {
+	UP_NONE = 0,        /* root: no parent                              */
+	UP_IDLE,            /* socket closed, waiting for the backoff        */
+	UP_HELLO,           /* HELLO sent, waiting for WELCOME              */
+	UP_READY,           /* WELCOME received: pushing                     */
+};
+
+struct inflight {
+	uint64_t  batch;
+	uint64_t *ids;      /* outbox ids in PUSH order                      */
+	size_t    n;
+};
+
+struct peer {              /* a child's session, keyed by routing id     */
+	uint8_t  rid[256];
+	size_t   rid_len;
+	int      unit;         /* topology index of the authenticated child */
+	int      helloed;
+	uint64_t last_rx;      /* mono ms                                   */
+};
+
+struct counters {
+	uint64_t env_received, env_stored, env_held, env_refused, env_relayed;
+	uint64_t refused_by[TS_ST_MAX_ + 1];
+	uint64_t reports_emitted, acks_received, zap_denied;
+};
+
+struct node {
+	ts_config   cfg;
+	char        confpath[TS_PATH_MAX];
+	ts_topo    *topo;
+	ts_keys    *keys;
+	int         self;                    /* topology index            */
+	int         has_parent;
+	ts_identity id;
+	ts_store   *st;
+	void       *zctx;
+
+	/* downlink */
+	void       *router;
+	void       *zap;
+	struct peer *peers;
+	size_t      npeers, peers_cap;
+
+	/* uplink */
+	void       *dealer;
+	int         up_state;
+	uint8_t     parent_curve[32];
+	uint64_t    up_last_rx, up_last_tx, up_next_try, up_backoff;
+	int         up_tx_failed;            /* last send hit EAGAIN      */
+	uint64_t    up_cursor;               /* next outbox id to send     */
+	uint64_t    batch_next;
+	struct inflight flight[NODE_WINDOW_MAX];
+	size_t      nflight;
+	uint64_t    up_retry_at;             /* mono ms; 0 = no pause      */
+
+	/* control */
+	void       *ctl;
+	char        ctl_path[TS_PATH_MAX + 32];
+
+	/* rollup debounce (mono ms; 0 = nothing dirty) */
+	uint64_t    dirty_first, dirty_last;
+
+	int         checkonly;
+	volatile int stop;
+	volatile int reload;
+	ts_buf      tx;                      /* scratch for encoding      */
+	struct counters cnt;
+};
+
+/* daemon.c */
+int  daemon_run(struct node *n);
+uint64_t node_deadline_ms(const struct node *n, const char *period, int child_level);
+void node_meta_link(struct node *n, const char *state);
+
+/* uplink.c */
+int  uplink_init(struct node *n);
+void uplink_close(struct node *n);
+void uplink_on_readable(struct node *n);
+void uplink_tick(struct node *n, uint64_t now);
+void uplink_kick(struct node *n);        /* new outbox entries exist   */
+uint64_t uplink_next_timer(const struct node *n, uint64_t now);
+
+/* downlink.c */
+int  downlink_init(struct node *n);
+void downlink_close(struct node *n);
+void downlink_on_readable(struct node *n);
+void downlink_tick(struct node *n, uint64_t now);
+
+/* zap.c */
+int  zap_init(struct node *n);
+void zap_close(struct node *n);
+void zap_on_readable(struct node *n);
+
+/* rollup.c */
+void rollup_mark(struct node *n);        /* something became dirty     */
+int  rollup_recover(struct node *n);     /* dirty periods left at start */
+void rollup_tick(struct node *n, uint64_t now);
+uint64_t rollup_next_timer(const struct node *n, uint64_t now);
+
+/* control.c */
+int  control_init(struct node *n);
+void control_close(struct node *n);
+void control_on_readable(struct node *n);
+
+#endif

@@ -1,0 +1,312 @@
+/*
+ * Rollup: this node's report for a period = its own entered values +
+ * the sum, per (indicator, disaggregation), of the latest report for the
+ * period of each direct child (DESIGN "Reports and envelopes").
+ *
+ * A period becomes dirty (persisted in the `dirty` DB, in the same txn
+ * as the change that caused it) when own values change or a direct
+ * child's newer report is stored.  Dirty periods are re-emitted after
+ * debounce_ms of quiet, but no later than debounce_max_ms after the
+ * first change, so a stream of child reports cannot starve the parent.
+ * The new envelope, the seq/head update, `latest`, and the outbox entry
+ * are written in one txn: a seq is never used before it is persisted.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tiersync/log.h"
+#include "node.h"
+
+static int
+value_cmp(const void *a, const void *b)
+{
+	const ts_value *x = a, *y = b;
+	int c = strcmp(x->ind, y->ind);
+	return c != 0 ? c : strcmp(x->dis, y->dis);
+}
+
+struct acc {
+	ts_value *v;
+	size_t    n, cap;
+};
+
+static int
+acc_add(struct acc *a, const ts_value *v, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (a->n + n > a->cap) {
+		size_t cap = a->cap ? a->cap : 64;
+		while (cap < a->n + n)
+			cap *= 2;
+		ts_value *nv = realloc(a->v, cap * sizeof(*nv));
+		if (nv == NULL)
+			return TS_ENOMEM;
+		a->v = nv;
+		a->cap = cap;
+	}
+	memcpy(a->v + a->n, v, n * sizeof(*v));
+	a->n += n;
+	return 0;
+}
+
+/* Sort and sum equal (ind, dis).  Overflow is refused: an exact sum
+ * that does not fit is a data error, never a silent wrap. */
+static int
+acc_merge(struct acc *a)
+{
+	size_t i, o = 0;
+
+	if (a->n == 0)
+		return 0;
+	qsort(a->v, a->n, sizeof(*a->v), value_cmp);
+	for (i = 1; i < a->n; i++) {
+		if (value_cmp(&a->v[o], &a->v[i]) == 0) {
+			if (__builtin_add_overflow(a->v[o].num, a->v[i].num, &a->v[o].num) ||
+			    __builtin_add_overflow(a->v[o].den, a->v[i].den, &a->v[o].den))
+				return TS_ELIMIT;
+		} else
+			a->v[++o] = a->v[i];
+	}
+	a->n = o + 1;
+	return 0;
+}
+
+struct emit_ctx {
+	struct node *n;
+	char         periods[64][TS_PERIOD_MAX + 1];
+	size_t       nperiods;
+	int          more;                 /* more dirty than fit         */
+	size_t       emitted;
+	uint64_t     last_seq;
+};
+
+static int
+collect_dirty(const char *period, void *arg)
+{
+	struct emit_ctx *e = arg;
+
+	if (e->nperiods == sizeof(e->periods) / sizeof(e->periods[0])) {
+		e->more = 1;
+		return 1;
+	}
+	snprintf(e->periods[e->nperiods++], TS_PERIOD_MAX + 1, "%s", period);
+	return 0;
+}
+
+static int
+emit_period(ts_txn *t, struct node *n, const char *period, uint64_t *seq_io,
+    uint8_t head[TS_HASH_LEN])
+{
+	const ts_topo *topo = n->topo;
+	const ts_unit *me = &topo->units[n->self];
+	struct acc acc = { 0 };
+	ts_report r;
+	ts_prov *prov = NULL;
+	ts_value *own = NULL;
+	size_t nown = 0, nprov = 0;
+	uint64_t now = ts_now_ms();
+	ts_latest mine;
+	int c, rc, have_mine;
+
+	memset(&r, 0, sizeof(r));
+	if ((rc = ts_own_list(t, period, &own, &nown)) != 0 && rc != TS_ENOTFOUND)
+		goto out;
+	if ((rc = acc_add(&acc, own, nown)) != 0)
+		goto out;
+	if (me->nchildren > 0 &&
+	    (prov = calloc((size_t)me->nchildren, sizeof(*prov))) == NULL) {
+		rc = TS_ENOMEM;
+		goto out;
+	}
+	r.comp.expected = (uint32_t)me->nchildren;
+	r.comp.leaf_expected = me->nleaves;
+	for (c = me->first_child; c >= 0; c = topo->units[c].next_sibling) {
+		ts_latest l;
+		ts_bytes env;
+		ts_env_view v;
+		ts_report cr;
+
+		rc = ts_latest_get(t, topo->units[c].code, period, &l);
+		if (rc == TS_ENOTFOUND)
+			continue;
+		if (rc != 0)
+			goto out;
+		if ((rc = ts_env_get(t, topo->units[c].code, l.seq, &env)) != 0 ||
+		    (rc = ts_env_split(env.p, env.len, &v)) != 0 ||
+		    (rc = ts_report_decode(v.body, v.body_len, &cr)) != 0) {
+			log_warnx("rollup: stored report %s seq %llu unreadable: %s",
+			    topo->units[c].code, (unsigned long long)l.seq,
+			    ts_strerror(rc));
+			goto out;
+		}
+		rc = acc_add(&acc, cr.values, cr.nvalues);
+		r.comp.reported++;
+		if (l.first_ms < node_deadline_ms(n, period, topo->units[c].level))
+			r.comp.on_time++;
+		r.comp.leaf_reported += cr.comp.leaf_reported;
+		r.comp.leaf_on_time += cr.comp.leaf_on_time;
+		ts_report_clear(&cr);
+		if (rc != 0)
+			goto out;
+		snprintf(prov[nprov].child, sizeof(prov[nprov].child), "%s",
+		    topo->units[c].code);
+		prov[nprov].seq = l.seq;
+		memcpy(prov[nprov].hash, l.hash, TS_HASH_LEN);
+		nprov++;
+	}
+	if ((rc = acc_merge(&acc)) != 0) {
+		log_warnx("rollup: %s: a sum overflows 64 bits", period);
+		goto out;
+	}
+	rc = ts_latest_get(t, me->code, period, &mine);
+	if (rc != 0 && rc != TS_ENOTFOUND)
+		goto out;
+	have_mine = rc == 0;
+	if (me->nchildren == 0) {
+		/* A leaf reports for itself: on time if its first report of
+		 * the period was made before its deadline. */
+		uint64_t first = have_mine ? mine.first_ms : now;
+		r.comp.leaf_reported = 1;
+		r.comp.leaf_on_time = first < node_deadline_ms(n, period, me->level);
+	}
+
+	snprintf(r.origin, sizeof(r.origin), "%s", me->code);
+	snprintf(r.period, sizeof(r.period), "%s", period);
+	snprintf(r.topo, sizeof(r.topo), "%s", topo->version);
+	r.seq = *seq_io + 1;
+	memcpy(r.prev, head, TS_HASH_LEN);
+	r.created_ms = now;
+	r.values = acc.v;
+	r.nvalues = acc.n;
+	r.prov = prov;
+	r.nprov = nprov;
+	if ((rc = ts_report_sort(&r)) != 0)
+		goto out;
+
+	uint8_t hash[TS_HASH_LEN];
+	ts_buf_reset(&n->tx);
+	if ((rc = ts_env_seal(&r, n->id.sign_sk, &n->tx, hash)) != 0)
+		goto out;
+	ts_chain ch = { .seq = r.seq, .recv_ms = now };
+	memcpy(ch.hash, hash, TS_HASH_LEN);
+	ts_latest nl = { .seq = r.seq, .first_ms = have_mine ? mine.first_ms : now,
+	    .recv_ms = now };
+	memcpy(nl.hash, hash, TS_HASH_LEN);
+	uint64_t oid;
+	if ((rc = ts_env_put(t, me->code, r.seq, n->tx.buf, n->tx.len)) != 0 ||
+	    (rc = ts_chain_put(t, me->code, &ch)) != 0 ||
+	    (rc = ts_latest_put(t, me->code, period, &nl)) != 0 ||
+	    (n->has_parent && (rc = ts_outbox_append(t, n->tx.buf, n->tx.len, &oid)) != 0) ||
+	    (rc = ts_dirty_clear(t, period)) != 0)
+		goto out;
+	*seq_io = r.seq;
+	memcpy(head, hash, TS_HASH_LEN);
+out:
+	/* r borrows acc.v and prov; free them once. */
+	free(acc.v);
+	free(prov);
+	free(own);
+	return rc;
+}
+
+static int
+emit_fn(ts_txn *t, void *arg)
+{
+	struct emit_ctx *e = arg;
+	uint64_t seq;
+	uint8_t head[TS_HASH_LEN] = { 0 };
+	ts_bytes hb;
+	size_t i;
+	int rc;
+
+	/* Restartable: ts_store_write may call us again after a map grow. */
+	e->nperiods = 0;
+	e->more = 0;
+	e->emitted = 0;
+	if ((rc = ts_dirty_each(t, collect_dirty, e)) < 0)
+		return rc;
+	if ((rc = ts_meta_get_u64(t, "seq", &seq)) != 0)
+		return rc;
+	rc = ts_meta_get(t, "head", &hb);
+	if (rc == 0 && hb.len == TS_HASH_LEN)
+		memcpy(head, hb.p, TS_HASH_LEN);
+	else if (rc != 0 && rc != TS_ENOTFOUND)
+		return rc;
+	for (i = 0; i < e->nperiods; i++) {
+		if ((rc = emit_period(t, e->n, e->periods[i], &seq, head)) != 0)
+			return rc;
+		e->emitted++;
+	}
+	if (e->emitted > 0) {
+		if ((rc = ts_meta_put_u64(t, "seq", seq)) != 0 ||
+		    (rc = ts_meta_put(t, "head", head, TS_HASH_LEN)) != 0)
+			return rc;
+	}
+	e->last_seq = seq;
+	return 0;
+}
+
+void
+rollup_mark(struct node *n)
+{
+	uint64_t now = ts_mono_ms();
+
+	if (n->dirty_first == 0)
+		n->dirty_first = now;
+	n->dirty_last = now;
+}
+
+int
+rollup_recover(struct node *n)
+{
+	/* A crash between storing a child report and emitting our own
+	 * leaves the period in `dirty`: emit on the first tick. */
+	n->dirty_first = n->dirty_last = 1;
+	return 0;
+}
+
+uint64_t
+rollup_next_timer(const struct node *n, uint64_t now)
+{
+	uint64_t a, b;
+
+	(void)now;
+	if (n->dirty_first == 0)
+		return 0;
+	a = n->dirty_last + (uint64_t)n->cfg.debounce_ms;
+	b = n->dirty_first + (uint64_t)n->cfg.debounce_max_ms;
+	return a < b ? a : b;
+}
+
+void
+rollup_tick(struct node *n, uint64_t now)
+{
+	static struct emit_ctx e;
+	uint64_t due = rollup_next_timer(n, now);
+	int rc;
+
+	if (due == 0 || now < due)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.n = n;
+	rc = ts_store_write(n->st, emit_fn, &e);
+	if (rc != 0) {
+		/* Keep the period dirty and try again later; the store
+		 * holds the dirty mark, so nothing is forgotten. */
+		log_warnx("rollup: cannot emit report: %s", ts_strerror(rc));
+		n->dirty_first = n->dirty_last = now + 1000;
+		return;
+	}
+	n->cnt.reports_emitted += e.emitted;
+	if (e.emitted > 0) {
+		log_info("rollup: emitted %zu report(s) up to seq %llu%s", e.emitted,
+		    (unsigned long long)e.last_seq, n->has_parent ? ", queued for parent" : "");
+		if (n->has_parent)
+			uplink_kick(n);
+	}
+	if (e.more)
+		n->dirty_first = n->dirty_last = now;   /* next batch soon */
+	else
+		n->dirty_first = n->dirty_last = 0;
+}

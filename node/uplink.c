@@ -1,0 +1,569 @@
+/*
+ * Uplink: the DEALER socket to the parent (CURVE client).
+ *
+ * States: IDLE (socket closed, waiting out the backoff) -> HELLO (HELLO
+ * sent every heartbeat until WELCOME) -> READY (pushing the outbox in
+ * batches, at most `window` unacknowledged).  Anything suspicious — no
+ * traffic from the parent for dead_ms, ERR protocol (the parent lost our
+ * session, e.g. it restarted) — closes the socket and starts over: the
+ * outbox is the truth, in-flight state is only a cache of it.
+ *
+ * Outbox entries are deleted only when an ACK says stored/held, in one
+ * txn.  retry/gap keep the entries and rewind after a pause; any other
+ * status moves the entry to `dead` with an audit line, never a silent
+ * drop.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "tiersync/log.h"
+#include "node.h"
+
+/* Retry of a HELLO that could not be sent (connection not up yet). */
+#define UP_RETRY_MS 20
+
+static void
+flight_clear(struct node *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->nflight; i++)
+		free(n->flight[i].ids);
+	n->nflight = 0;
+	n->up_cursor = 0;          /* resend from the oldest entry */
+}
+
+static int
+socket_open(struct node *n)
+{
+	uint8_t pk[32], sk[32];
+	int linger = 0, one = 1, hwm = 1000;
+	int64_t maxmsg = (int64_t)TS_MSG_MAX;
+
+	if (ts_z85_decode32(n->id.curve_pk, pk) != 0 ||
+	    ts_z85_decode32(n->id.curve_sk, sk) != 0) {
+		log_warnx("uplink: bad CURVE key pair");
+		return -1;
+	}
+	n->dealer = zmq_socket(n->zctx, ZMQ_DEALER);
+	if (n->dealer == NULL ||
+	    zmq_setsockopt(n->dealer, ZMQ_LINGER, &linger, sizeof(linger)) == -1 ||
+	    /* Queue nothing for a connection that is not up: what is not
+	     * sent stays in the outbox, the one place of truth. */
+	    zmq_setsockopt(n->dealer, ZMQ_IMMEDIATE, &one, sizeof(one)) == -1 ||
+	    zmq_setsockopt(n->dealer, ZMQ_SNDHWM, &hwm, sizeof(hwm)) == -1 ||
+	    zmq_setsockopt(n->dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) == -1 ||
+	    zmq_setsockopt(n->dealer, ZMQ_RECONNECT_IVL, &n->cfg.reconnect_min_ms, sizeof(int)) == -1 ||
+	    zmq_setsockopt(n->dealer, ZMQ_RECONNECT_IVL_MAX, &n->cfg.reconnect_max_ms, sizeof(int)) == -1 ||
+	    zmq_setsockopt(n->dealer, ZMQ_CURVE_SERVERKEY, n->parent_curve, 32) == -1 ||
+	    zmq_setsockopt(n->dealer, ZMQ_CURVE_PUBLICKEY, pk, 32) == -1 ||
+	    zmq_setsockopt(n->dealer, ZMQ_CURVE_SECRETKEY, sk, 32) == -1 ||
+	    zmq_connect(n->dealer, n->cfg.parent) == -1) {
+		log_warnx("uplink: socket to %s: %s", n->cfg.parent, zmq_strerror(zmq_errno()));
+		memset(sk, 0, sizeof(sk));
+		if (n->dealer != NULL && zmq_close(n->dealer) == -1)
+			log_warnx("uplink: zmq_close: %s", zmq_strerror(zmq_errno()));
+		n->dealer = NULL;
+		return -1;
+	}
+	memset(sk, 0, sizeof(sk));
+	return 0;
+}
+
+static void
+socket_close(struct node *n)
+{
+	if (n->dealer != NULL && zmq_close(n->dealer) == -1)
+		log_warnx("uplink: zmq_close: %s", zmq_strerror(zmq_errno()));
+	n->dealer = NULL;
+}
+
+static int
+send_tx(struct node *n)
+{
+	/* The attempt counts for the heartbeat timer either way, so a link
+	 * that is not up yet is retried on a short timer, not spun on. */
+	n->up_last_tx = ts_mono_ms();
+	n->up_tx_failed = 1;
+	if (n->dealer == NULL)
+		return -1;
+	if (zmq_send(n->dealer, n->tx.buf, n->tx.len, ZMQ_DONTWAIT) == -1) {
+		if (zmq_errno() != EAGAIN)
+			log_warnx("uplink: send: %s", zmq_strerror(zmq_errno()));
+		return -1;
+	}
+	n->up_tx_failed = 0;
+	return 0;
+}
+
+static void
+send_hello(struct node *n)
+{
+	ts_buf_reset(&n->tx);
+	if (ts_msg_hello(&n->tx, n->cfg.unit, n->topo->version) == 0)
+		(void)send_tx(n);
+}
+
+/* Drop the link and start over after a growing pause. */
+static void
+link_reset(struct node *n, const char *why)
+{
+	uint64_t now = ts_mono_ms();
+
+	if (n->up_state == UP_READY) {
+		log_warnx("uplink: link to %s down: %s", n->cfg.parent, why);
+		node_meta_link(n, "down");
+	} else
+		log_debug("uplink: %s", why);
+	flight_clear(n);
+	socket_close(n);
+	n->up_state = UP_IDLE;
+	if (n->up_backoff == 0)
+		n->up_backoff = (uint64_t)n->cfg.reconnect_min_ms;
+	else if ((n->up_backoff *= 2) > (uint64_t)n->cfg.reconnect_max_ms)
+		n->up_backoff = (uint64_t)n->cfg.reconnect_max_ms;
+	/* Jitter so that a district's communes do not reconnect in step. */
+	n->up_next_try = now + n->up_backoff / 2 +
+	    (uint64_t)rand() % (n->up_backoff / 2 + 1);
+}
+
+static void
+link_start(struct node *n)
+{
+	if (socket_open(n) != 0) {
+		link_reset(n, "cannot open socket");
+		return;
+	}
+	n->up_state = UP_HELLO;
+	n->up_last_rx = ts_mono_ms();      /* dead_ms counts from here */
+	send_hello(n);
+}
+
+int
+uplink_init(struct node *n)
+{
+	n->batch_next = ts_now_ms();       /* distinct across restarts */
+	n->up_state = UP_IDLE;
+	n->up_next_try = 0;
+	node_meta_link(n, "down");
+	link_start(n);
+	return 0;
+}
+
+void
+uplink_close(struct node *n)
+{
+	flight_clear(n);
+	socket_close(n);
+}
+
+/* ---- pushing ---- */
+
+struct fill_ctx {
+	struct node *n;
+	ts_bytes    *envs;
+	uint64_t    *ids;
+	size_t       count, max;
+	uint8_t     *copy;      /* envelope bytes copied out of the txn */
+	size_t       copy_len, copy_cap;
+	int          err;
+};
+
+static int
+fill_cb(uint64_t id, const uint8_t *env, size_t len, void *arg)
+{
+	struct fill_ctx *f = arg;
+
+	if (f->count == f->max || (f->count > 0 && f->copy_len + len > TS_MSG_MAX / 2))
+		return 1;
+	if (f->copy_len + len > f->copy_cap) {
+		size_t cap = f->copy_cap ? f->copy_cap : 65536;
+		while (cap < f->copy_len + len)
+			cap *= 2;
+		uint8_t *nc = realloc(f->copy, cap);
+		if (nc == NULL) {
+			f->err = TS_ENOMEM;
+			return 1;
+		}
+		f->copy = nc;
+		f->copy_cap = cap;
+	}
+	memcpy(f->copy + f->copy_len, env, len);
+	f->envs[f->count].p = (const uint8_t *)(uintptr_t)f->copy_len;  /* offset */
+	f->envs[f->count].len = len;
+	f->ids[f->count] = id;
+	f->copy_len += len;
+	f->count++;
+	return 0;
+}
+
+/* Send as many batches as the window allows. */
+static void
+push_some(struct node *n)
+{
+	while (n->up_state == UP_READY && n->nflight < (size_t)n->cfg.window &&
+	    ts_mono_ms() >= n->up_retry_at) {
+		struct fill_ctx f = { .n = n, .max = (size_t)n->cfg.batch_max };
+		ts_txn *t;
+		size_t i;
+		int rc;
+
+		f.envs = calloc(f.max, sizeof(*f.envs));
+		f.ids = calloc(f.max, sizeof(*f.ids));
+		if (f.envs == NULL || f.ids == NULL) {
+			free(f.envs);
+			free(f.ids);
+			return;
+		}
+		if ((rc = ts_store_read_begin(n->st, &t)) != 0) {
+			free(f.envs);
+			free(f.ids);
+			return;
+		}
+		rc = ts_outbox_each(t, n->up_cursor, fill_cb, &f);
+		ts_store_read_end(&t);
+		if (rc < 0 || f.err != 0 || f.count == 0) {
+			free(f.envs);
+			free(f.ids);
+			free(f.copy);
+			return;
+		}
+		for (i = 0; i < f.count; i++)
+			f.envs[i].p = f.copy + (uintptr_t)f.envs[i].p;
+		uint64_t batch = ++n->batch_next;
+		ts_buf_reset(&n->tx);
+		rc = ts_msg_push(&n->tx, batch, f.envs, f.count);
+		free(f.envs);
+		free(f.copy);
+		if (rc != 0 || send_tx(n) != 0) {
+			free(f.ids);
+			return;             /* not sent: try again on the next tick */
+		}
+		n->flight[n->nflight].batch = batch;
+		n->flight[n->nflight].ids = f.ids;
+		n->flight[n->nflight].n = f.count;
+		n->nflight++;
+		n->up_cursor = f.ids[f.count - 1] + 1;
+		log_debug("uplink: pushed batch %llu (%zu envelopes)",
+		    (unsigned long long)batch, f.count);
+	}
+}
+
+void
+uplink_kick(struct node *n)
+{
+	push_some(n);
+}
+
+/* ---- ACK ---- */
+
+struct ack_ctx {
+	struct node           *n;
+	const struct inflight *fl;
+	const ts_msg          *m;
+	size_t deleted, dead;
+	int    rewind;
+};
+
+struct take { uint64_t id; ts_bytes env; int found; };
+
+static int
+take_cb(uint64_t id, const uint8_t *env, size_t len, void *arg)
+{
+	struct take *tk = arg;
+
+	if (id == tk->id) {
+		tk->env.p = env;
+		tk->env.len = len;
+		tk->found = 1;
+	}
+	return 1;                   /* only the first entry >= id matters */
+}
+
+static int
+ack_fn(ts_txn *t, void *arg)
+{
+	struct ack_ctx *a = arg;
+	size_t i;
+	int rc;
+
+	a->deleted = a->dead = 0;   /* restartable after a map grow */
+	a->rewind = 0;
+	for (i = 0; i < a->fl->n; i++) {
+		int st = a->m->status[i];
+		uint64_t id = a->fl->ids[i];
+		if (st == TS_ST_STORED || st == TS_ST_HELD) {
+			rc = ts_outbox_del(t, id);
+			if (rc != 0 && rc != TS_ENOTFOUND)
+				return rc;
+			a->deleted++;
+		} else if (st == TS_ST_RETRY || st == TS_ST_GAP) {
+			/* Temporary, or an earlier envelope has not landed
+			 * yet: keep it and resend from the oldest entry. */
+			a->rewind = 1;
+		} else {
+			/* Refused for good: move to dead letters, where it is
+			 * kept and visible (tierctl status), never resent. */
+			struct take tk = { .id = id };
+			char line[160];
+			if ((rc = ts_outbox_each(t, id, take_cb, &tk)) < 0)
+				return rc;
+			if (!tk.found)
+				continue;
+			if ((rc = ts_dead_put(t, id, st, tk.env.p, tk.env.len)) != 0 ||
+			    (rc = ts_outbox_del(t, id)) != 0)
+				return rc;
+			snprintf(line, sizeof(line), "uplink: parent refused outbox "
+			    "entry %llu (%s): moved to dead letters",
+			    (unsigned long long)id, ts_status_name(st));
+			if ((rc = ts_audit_put(t, line)) != 0)
+				return rc;
+			a->dead++;
+		}
+	}
+	return ts_meta_put_u64(t, "last_ack_ms", ts_now_ms());
+}
+
+static void
+on_ack(struct node *n, const ts_msg *m)
+{
+	size_t k;
+	int rc;
+
+	for (k = 0; k < n->nflight; k++)
+		if (n->flight[k].batch == m->batch)
+			break;
+	if (k == n->nflight) {
+		log_debug("uplink: ACK for unknown batch %llu ignored",
+		    (unsigned long long)m->batch);
+		return;
+	}
+	if (m->nstatus != n->flight[k].n) {
+		link_reset(n, "ACK does not match its batch");
+		return;
+	}
+	struct ack_ctx a = { .n = n, .fl = &n->flight[k], .m = m };
+	if ((rc = ts_store_write(n->st, ack_fn, &a)) != 0) {
+		/* The entries stay in the outbox: resending is safe, the
+		 * parent answers "held". */
+		log_warnx("uplink: cannot record ACK: %s", ts_strerror(rc));
+		flight_clear(n);
+		n->up_retry_at = ts_mono_ms() + 1000;
+		return;
+	}
+	n->cnt.acks_received++;
+	if (a.dead > 0)
+		log_warnx("uplink: parent refused %zu envelope(s) of batch %llu: "
+		    "moved to dead letters", a.dead, (unsigned long long)m->batch);
+	free(n->flight[k].ids);
+	memmove(&n->flight[k], &n->flight[k + 1],
+	    (n->nflight - k - 1) * sizeof(n->flight[0]));
+	n->nflight--;
+	if (a.rewind) {
+		log_info("uplink: parent asks to retry part of batch %llu; "
+		    "resending after a pause", (unsigned long long)m->batch);
+		flight_clear(n);
+		if (n->up_backoff == 0)
+			n->up_backoff = (uint64_t)n->cfg.reconnect_min_ms;
+		else if ((n->up_backoff *= 2) > (uint64_t)n->cfg.reconnect_max_ms)
+			n->up_backoff = (uint64_t)n->cfg.reconnect_max_ms;
+		n->up_retry_at = ts_mono_ms() + n->up_backoff;
+		return;
+	}
+	n->up_backoff = 0;
+	push_some(n);
+}
+
+/* ---- WELCOME: drop what the parent already holds ---- */
+
+struct welcome_ctx {
+	const ts_msg *m;
+	uint64_t *drop;
+	size_t ndrop, cap;
+	int err;
+};
+
+static int
+held_cmp(const void *a, const void *b)
+{
+	return strcmp(((const ts_held *)a)->origin, ((const ts_held *)b)->origin);
+}
+
+static int
+welcome_scan(uint64_t id, const uint8_t *env, size_t len, void *arg)
+{
+	struct welcome_ctx *w = arg;
+	ts_env_view v;
+	ts_report r;
+	ts_held key, *h;
+	uint8_t hash[TS_HASH_LEN];
+
+	if (ts_env_split(env, len, &v) != 0 || ts_report_decode(v.body, v.body_len, &r) != 0)
+		return 0;           /* the parent will judge it */
+	snprintf(key.origin, sizeof(key.origin), "%s", r.origin);
+	h = bsearch(&key, w->m->held, w->m->nheld, sizeof(ts_held), held_cmp);
+	ts_body_hash(v.body, v.body_len, hash);
+	if (h != NULL && (r.seq < h->seq ||
+	    (r.seq == h->seq && memcmp(hash, h->hash, TS_HASH_LEN) == 0))) {
+		if (w->ndrop == w->cap) {
+			size_t cap = w->cap ? w->cap * 2 : 256;
+			uint64_t *nd = realloc(w->drop, cap * sizeof(*nd));
+			if (nd == NULL) {
+				w->err = 1;
+				ts_report_clear(&r);
+				return 1;
+			}
+			w->drop = nd;
+			w->cap = cap;
+		}
+		w->drop[w->ndrop++] = id;
+	}
+	ts_report_clear(&r);
+	return 0;
+}
+
+static int
+welcome_fn(ts_txn *t, void *arg)
+{
+	struct welcome_ctx *w = arg;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < w->ndrop; i++)
+		if ((rc = ts_outbox_del(t, w->drop[i])) != 0 && rc != TS_ENOTFOUND)
+			return rc;
+	return 0;
+}
+
+static void
+on_welcome(struct node *n, ts_msg *m)
+{
+	struct welcome_ctx w = { .m = m };
+	ts_txn *t;
+
+	if (m->nheld > 0) {
+		qsort(m->held, m->nheld, sizeof(ts_held), held_cmp);
+		if (ts_store_read_begin(n->st, &t) == 0) {
+			(void)ts_outbox_each(t, 0, welcome_scan, &w);
+			ts_store_read_end(&t);
+		}
+		if (!w.err && w.ndrop > 0 && ts_store_write(n->st, welcome_fn, &w) == 0)
+			log_info("uplink: parent already holds %zu queued envelope(s): "
+			    "dropped from the outbox", w.ndrop);
+		free(w.drop);
+	}
+	n->up_state = UP_READY;
+	n->up_backoff = 0;
+	n->up_retry_at = 0;
+	flight_clear(n);
+	node_meta_link(n, "up");
+	log_info("uplink: connected to parent %s at %s", m->unit, n->cfg.parent);
+	push_some(n);
+}
+
+void
+uplink_on_readable(struct node *n)
+{
+	for (int k = 0; k < 64 && n->dealer != NULL; k++) {
+		zmq_msg_t msg;
+		ts_msg m;
+		int rc;
+
+		if (zmq_msg_init(&msg) == -1)
+			return;
+		if (zmq_msg_recv(&msg, n->dealer, ZMQ_DONTWAIT) == -1) {
+			if (zmq_errno() != EAGAIN)
+				log_warnx("uplink: recv: %s", zmq_strerror(zmq_errno()));
+			zmq_msg_close(&msg);
+			return;
+		}
+		n->up_last_rx = ts_mono_ms();
+		memset(&m, 0, sizeof(m));
+		rc = zmq_msg_more(&msg) ? TS_EMALFORMED :
+		    ts_msg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &m);
+		zmq_msg_close(&msg);
+		if (rc != 0) {
+			log_warnx("uplink: malformed message from parent: %s", ts_strerror(rc));
+			link_reset(n, "malformed message from parent");
+			return;
+		}
+		switch (m.type) {
+		case TS_MSG_WELCOME:
+			if (n->up_state == UP_HELLO)
+				on_welcome(n, &m);
+			break;
+		case TS_MSG_ACK:
+			if (n->up_state == UP_READY)
+				on_ack(n, &m);
+			break;
+		case TS_MSG_PONG:
+			break;
+		case TS_MSG_ERR:
+			if (m.code == TS_ST_PROTOCOL) {
+				log_info("uplink: parent says '%s': saying HELLO again", m.reason);
+				flight_clear(n);
+				n->up_state = UP_HELLO;
+				send_hello(n);
+			} else if (m.origin[0] != '\0')
+				log_warnx("uplink: parent refused %s seq %llu: %s: %s", m.origin,
+				    (unsigned long long)m.seq, ts_status_name(m.code), m.reason);
+			else
+				log_warnx("uplink: parent: %s: %s", ts_status_name(m.code), m.reason);
+			break;
+		default:
+			log_warnx("uplink: unexpected message type %d from parent", m.type);
+		}
+		ts_msg_clear(&m);
+	}
+}
+
+uint64_t
+uplink_next_timer(const struct node *n, uint64_t now)
+{
+	(void)now;
+	switch (n->up_state) {
+	case UP_IDLE:
+		return n->up_next_try;
+	case UP_HELLO:
+		return n->up_last_tx + (n->up_tx_failed ? UP_RETRY_MS :
+		    (uint64_t)n->cfg.heartbeat_ms);
+	case UP_READY:
+		return n->up_last_tx + (uint64_t)n->cfg.heartbeat_ms;
+	default:
+		return 0;
+	}
+}
+
+void
+uplink_tick(struct node *n, uint64_t now)
+{
+	switch (n->up_state) {
+	case UP_IDLE:
+		if (now >= n->up_next_try)
+			link_start(n);
+		break;
+	case UP_HELLO:
+		if (now - n->up_last_rx > (uint64_t)n->cfg.dead_ms)
+			link_reset(n, "no WELCOME from parent");
+		else if (now - n->up_last_tx >= (n->up_tx_failed ? UP_RETRY_MS :
+		    (uint64_t)n->cfg.heartbeat_ms))
+			send_hello(n);
+		break;
+	case UP_READY:
+		if (now - n->up_last_rx > (uint64_t)n->cfg.dead_ms) {
+			link_reset(n, "parent silent for too long");
+			break;
+		}
+		push_some(n);
+		if (now - n->up_last_tx >= (uint64_t)n->cfg.heartbeat_ms) {
+			ts_buf_reset(&n->tx);
+			if (ts_msg_ping(&n->tx, TS_MSG_PING, ts_now_ms()) == 0)
+				(void)send_tx(n);
+		}
+		break;
+	}
+}
