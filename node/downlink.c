@@ -547,6 +547,14 @@ downlink_on_readable(struct node *n)
 			on_push(n, zmq_msg_data(&rid), zmq_msg_size(&rid), sender, &m);
 			break;
 		case TS_MSG_PING:
+			/* A PING on a connection we have no session for means
+			 * we restarted: make the child HELLO again now rather
+			 * than wait for ACKs that will never come. */
+			if (p == NULL || !p->helloed) {
+				send_err(n, zmq_msg_data(&rid), zmq_msg_size(&rid),
+				    TS_ST_PROTOCOL, "HELLO first", "", 0);
+				break;
+			}
 			ts_buf_reset(&n->tx);
 			if (ts_msg_ping(&n->tx, TS_MSG_PONG, m.time_ms) == 0)
 				send_to(n, zmq_msg_data(&rid), zmq_msg_size(&rid));

@@ -31,6 +31,7 @@ enum uplink_state {
 
 struct inflight {
 	uint64_t  batch;
+	uint64_t  sent;     /* mono ms                                       */
 	uint64_t *ids;      /* outbox ids in PUSH order                      */
 	size_t    n;
 };

@@ -244,6 +244,7 @@ push_some(struct node *n)
 			return;             /* not sent: try again on the next tick */
 		}
 		n->flight[n->nflight].batch = batch;
+		n->flight[n->nflight].sent = n->up_last_tx;
 		n->flight[n->nflight].ids = f.ids;
 		n->flight[n->nflight].n = f.count;
 		n->nflight++;
@@ -556,6 +557,13 @@ uplink_tick(struct node *n, uint64_t now)
 	case UP_READY:
 		if (now - n->up_last_rx > (uint64_t)n->cfg.dead_ms) {
 			link_reset(n, "parent silent for too long");
+			break;
+		}
+		/* PONGs alone do not prove progress: a batch unanswered for
+		 * 4 x dead_ms (slow links need time) restarts the session. */
+		if (n->nflight > 0 &&
+		    now - n->flight[0].sent > 4 * (uint64_t)n->cfg.dead_ms) {
+			link_reset(n, "no ACK for the oldest batch");
 			break;
 		}
 		push_some(n);
