@@ -25,6 +25,8 @@ log_init(const char *ident, int to_syslog, int verbose)
 void log_setverbose(int v) { log_verbose = v; }
 int  log_getverbose(void) { return log_verbose; }
 
+static void vlog(int, const char *, va_list, int) __attribute__((format(printf, 2, 0)));
+
 static void
 vlog(int pri, const char *fmt, va_list ap, int with_errno)
 {
