@@ -1,0 +1,491 @@
+/*
+ * Keys file: which signing and CURVE public keys belong to which unit
+ * (docs/TOPOLOGY.md).  The parser is as strict as the topology's: a
+ * node that trusts a key file it misread would admit the wrong peer.
+ *
+ * After parsing, keys are sorted by unit code (file order kept within
+ * a unit), so ts_keys_sign_for is a binary search: the national node
+ * looks up a commune's keys for every envelope it verifies.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tiersync/topology.h"
+
+#define KEYS_FILE_MAX	((size_t)64 << 20)
+
+/* ZeroMQ RFC 32 (Z85) alphabet. */
+static const char z85_chars[] =
+    "0123456789abcdefghijklmnopqrstuvwxyz"
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+
+/*
+ * Decode len Z85 characters (a multiple of 5) into len * 4 / 5 bytes.
+ * Returns 0, or -1 on a character outside the alphabet or a group
+ * whose value does not fit 32 bits ("%%%%%" would wrap silently).
+ */
+static int
+z85_decode(const char *s, size_t len, uint8_t *out)
+{
+	const char *q;
+	uint64_t v;
+	size_t	 i, k;
+
+	if (len % 5 != 0)
+		return -1;
+	for (i = 0; i < len; i += 5) {
+		v = 0;
+		for (k = 0; k < 5; k++) {
+			if (s[i + k] == '\0' ||
+			    (q = strchr(z85_chars, s[i + k])) == NULL)
+				return -1;
+			v = v * 85 + (uint64_t)(q - z85_chars);
+		}
+		if (v > 0xffffffffu)
+			return -1;
+		out[i / 5 * 4 + 0] = (uint8_t)(v >> 24);
+		out[i / 5 * 4 + 1] = (uint8_t)(v >> 16);
+		out[i / 5 * 4 + 2] = (uint8_t)(v >> 8);
+		out[i / 5 * 4 + 3] = (uint8_t)v;
+	}
+	return 0;
+}
+
+struct field {
+	const char	*p;
+	size_t		 len;
+};
+
+/* A parsed key and the line it came from, for sorting and messages. */
+struct kref {
+	ts_key	*k;
+	size_t	 line;
+};
+
+static int
+kerr(char *err, size_t errlen, const char *name, size_t line,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int
+kerr(char *err, size_t errlen, const char *name, size_t line,
+    const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	if (err == NULL || errlen == 0)
+		return TS_EPARSE;
+	n = snprintf(err, errlen, "%s:%zu: ", name, line);
+	if (n >= 0 && (size_t)n < errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return TS_EPARSE;
+}
+
+/* Printable copy of a field for messages (see topology.c). */
+static const char *
+show(const struct field *f, char *buf, size_t bufsz)
+{
+	size_t	i, o = 0;
+	unsigned char c;
+
+	for (i = 0; i < f->len; i++) {
+		if (o + 8 >= bufsz) {
+			memcpy(buf + o, "...", 4);
+			return buf;
+		}
+		c = (unsigned char)f->p[i];
+		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '\'')
+			o += (size_t)snprintf(buf + o, bufsz - o, "\\x%02x", c);
+		else
+			buf[o++] = (char)c;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+static int
+by_code_line(const void *a, const void *b)
+{
+	const struct kref *x = a, *y = b;
+	int c = strcmp(x->k->code, y->k->code);
+
+	if (c == 0)
+		c = memcmp(x->k->sign_pk, y->k->sign_pk, TS_SIGN_PK_LEN);
+	if (c == 0)
+		c = memcmp(x->k->curve_bin, y->k->curve_bin, 32);
+	if (c == 0)
+		c = (x->line > y->line) - (x->line < y->line);
+	return c;
+}
+
+static int
+by_sign_line(const void *a, const void *b)
+{
+	const struct kref *x = a, *y = b;
+	int c = memcmp(x->k->sign_pk, y->k->sign_pk, TS_SIGN_PK_LEN);
+
+	return c != 0 ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+static int
+by_curve_line(const void *a, const void *b)
+{
+	const struct kref *x = a, *y = b;
+	int c = memcmp(x->k->curve_bin, y->k->curve_bin, 32);
+
+	return c != 0 ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+static int
+by_code_only_line(const void *a, const void *b)
+{
+	const struct kref *x = a, *y = b;
+	int c = strcmp(x->k->code, y->k->code);
+
+	return c != 0 ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* Parse one non-comment line into *k. */
+static int
+key_line(const char *p, size_t len, ts_key *k, const char *name, size_t ln,
+    char *err, size_t errlen)
+{
+	struct field fv[4];
+	char	 b[96], hex[2 * TS_SIGN_PK_LEN + 1];
+	size_t	 nf = 0, i, start = 0;
+	uint64_t v;
+
+	for (i = 0; i <= len; i++) {
+		if (i == len || p[i] == '\t') {
+			if (nf < 4) {
+				fv[nf].p = p + start;
+				fv[nf].len = i - start;
+			}
+			nf++;
+			start = i + 1;
+		}
+	}
+	if (nf != 3 && nf != 4)
+		return kerr(err, errlen, name, ln, "%zu fields, want 3 or 4 "
+		    "(code<TAB>sign_pk_hex<TAB>curve_pk_z85[<TAB>not_after])", nf);
+	if (ts_valid_code(fv[0].p, fv[0].len) != 0)
+		return kerr(err, errlen, name, ln, "invalid code '%s' (want "
+		    "1..%d of [0-9A-Za-z])", show(&fv[0], b, sizeof(b)),
+		    TS_CODE_MAX);
+	memcpy(k->code, fv[0].p, fv[0].len);
+	k->code[fv[0].len] = '\0';
+
+	if (fv[1].len != 2 * TS_SIGN_PK_LEN)
+		return kerr(err, errlen, name, ln, "unit '%s': bad signing key: "
+		    "%zu characters, want %d hex digits", k->code, fv[1].len,
+		    2 * TS_SIGN_PK_LEN);
+	memcpy(hex, fv[1].p, fv[1].len);
+	hex[fv[1].len] = '\0';
+	if (ts_from_hex(hex, k->sign_pk, TS_SIGN_PK_LEN) != 0)
+		return kerr(err, errlen, name, ln, "unit '%s': bad signing key: "
+		    "not hex '%s'", k->code, show(&fv[1], b, sizeof(b)));
+
+	if (fv[2].len != TS_CURVE_Z85_LEN)
+		return kerr(err, errlen, name, ln, "unit '%s': bad CURVE key: "
+		    "%zu characters, want %d Z85 characters", k->code,
+		    fv[2].len, TS_CURVE_Z85_LEN);
+	memcpy(k->curve_pk, fv[2].p, fv[2].len);
+	k->curve_pk[fv[2].len] = '\0';
+	if (z85_decode(k->curve_pk, TS_CURVE_Z85_LEN, k->curve_bin) != 0)
+		return kerr(err, errlen, name, ln, "unit '%s': bad CURVE key: "
+		    "not Z85 '%s'", k->code, show(&fv[2], b, sizeof(b)));
+
+	k->not_after = 0;
+	if (nf == 4 && !(fv[3].len == 1 && fv[3].p[0] == '-')) {
+		/* 0 would read back as "no limit", the opposite of what
+		 * anyone writing it meant, so it is refused. */
+		v = 0;
+		for (i = 0; i < fv[3].len; i++) {
+			if (fv[3].p[i] < '0' || fv[3].p[i] > '9' ||
+			    v > (UINT64_MAX - 9) / 10) {
+				v = 0;
+				break;
+			}
+			v = v * 10 + (uint64_t)(fv[3].p[i] - '0');
+		}
+		if (v == 0)
+			return kerr(err, errlen, name, ln, "unit '%s': bad "
+			    "not_after '%s' (want '-' or unix seconds > 0)",
+			    k->code, show(&fv[3], b, sizeof(b)));
+		k->not_after = v;
+	}
+	return 0;
+}
+
+/*
+ * Checks across lines, after every line parsed: the same key twice for
+ * a unit, and one key shared by two units (the ZAP handler maps a CURVE
+ * key to exactly one unit, and a shared signing key would let one unit
+ * sign as another).  Of all conflicts the one on the earliest line is
+ * reported, as a line-by-line parser would.
+ */
+static int
+cross_check(struct kref *r, size_t n, const char *name, char *err,
+    size_t errlen)
+{
+	size_t	 i, bad = 0, other = 0;
+	int	 kind = 0;
+	const char *bcode = "", *ocode = "";
+
+	qsort(r, n, sizeof(*r), by_code_line);
+	for (i = 1; i < n; i++)
+		if (strcmp(r[i - 1].k->code, r[i].k->code) == 0 &&
+		    memcmp(r[i - 1].k->sign_pk, r[i].k->sign_pk, TS_SIGN_PK_LEN) == 0 &&
+		    memcmp(r[i - 1].k->curve_bin, r[i].k->curve_bin, 32) == 0 &&
+		    (bad == 0 || r[i].line < bad)) {
+			bad = r[i].line;
+			other = r[i - 1].line;
+			bcode = r[i].k->code;
+			ocode = r[i - 1].k->code;
+			kind = 1;
+		}
+	qsort(r, n, sizeof(*r), by_sign_line);
+	for (i = 1; i < n; i++)
+		if (memcmp(r[i - 1].k->sign_pk, r[i].k->sign_pk, TS_SIGN_PK_LEN) == 0 &&
+		    strcmp(r[i - 1].k->code, r[i].k->code) != 0 &&
+		    (bad == 0 || r[i].line < bad)) {
+			bad = r[i].line;
+			other = r[i - 1].line;
+			bcode = r[i].k->code;
+			ocode = r[i - 1].k->code;
+			kind = 2;
+		}
+	qsort(r, n, sizeof(*r), by_curve_line);
+	for (i = 1; i < n; i++)
+		if (memcmp(r[i - 1].k->curve_bin, r[i].k->curve_bin, 32) == 0 &&
+		    strcmp(r[i - 1].k->code, r[i].k->code) != 0 &&
+		    (bad == 0 || r[i].line < bad)) {
+			bad = r[i].line;
+			other = r[i - 1].line;
+			bcode = r[i].k->code;
+			ocode = r[i - 1].k->code;
+			kind = 3;
+		}
+	if (kind == 1)
+		return kerr(err, errlen, name, bad, "unit '%s': duplicate key "
+		    "(same keys as line %zu)", bcode, other);
+	if (kind == 2)
+		return kerr(err, errlen, name, bad, "unit '%s': signing key "
+		    "already listed for unit '%s' at line %zu", bcode, ocode,
+		    other);
+	if (kind == 3)
+		return kerr(err, errlen, name, bad, "unit '%s': CURVE key "
+		    "already listed for unit '%s' at line %zu", bcode, ocode,
+		    other);
+	return 0;
+}
+
+void
+ts_keys_free(ts_keys **kp)
+{
+	if (kp == NULL || *kp == NULL)
+		return;
+	free((*kp)->keys);
+	free(*kp);
+	*kp = NULL;
+}
+
+int
+ts_keys_parse(ts_keys **kp, const char *name, const char *text, size_t len,
+    char *err, size_t errlen)
+{
+	ts_keys		*k = NULL;
+	ts_key		*tmp = NULL;
+	struct kref	*r = NULL;
+	const char	*p, *end, *nl;
+	size_t		 ln = 0, llen, n = 0, cap = 0, i;
+	int		 rc;
+
+	if (kp == NULL)
+		return TS_EINVAL;
+	*kp = NULL;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (text == NULL && len > 0)
+		return TS_EINVAL;
+	if (name == NULL)
+		name = "keys";
+
+	for (p = text, end = text + len; p < end; p = nl + 1) {
+		ln++;
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		llen = (size_t)(nl - p);
+		if (ln == 1 && llen >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
+			p += 3;
+			llen -= 3;
+		}
+		/* CRLF as in topology files; a stray CR is an error. */
+		if (llen > 0 && p[llen - 1] == '\r')
+			llen--;
+		if (memchr(p, '\r', llen) != NULL) {
+			rc = kerr(err, errlen, name, ln, "carriage return inside line");
+			goto fail;
+		}
+		if (memchr(p, '\0', llen) != NULL) {
+			rc = kerr(err, errlen, name, ln, "NUL byte in line");
+			goto fail;
+		}
+		for (i = 0; i < llen && (p[i] == ' ' || p[i] == '\t'); i++)
+			;
+		if (i == llen || p[0] == '#')
+			continue;
+		if (n == cap) {
+			ts_key		*nk;
+			struct kref	*nr;
+
+			cap = cap ? cap * 2 : 64;
+			if ((nk = realloc(tmp, cap * sizeof(*tmp))) == NULL) {
+				rc = TS_ENOMEM;
+				goto fail;
+			}
+			tmp = nk;
+			if ((nr = realloc(r, cap * sizeof(*r))) == NULL) {
+				rc = TS_ENOMEM;
+				goto fail;
+			}
+			r = nr;
+		}
+		memset(&tmp[n], 0, sizeof(tmp[n]));
+		if ((rc = key_line(p, llen, &tmp[n], name, ln, err, errlen)) != 0)
+			goto fail;
+		r[n].line = ln;
+		n++;
+	}
+	/* tmp may have moved while growing: point the refs last. */
+	for (i = 0; i < n; i++)
+		r[i].k = &tmp[i];
+	if (n > 1 && (rc = cross_check(r, n, name, err, errlen)) != 0)
+		goto fail;
+
+	if ((k = calloc(1, sizeof(*k))) == NULL ||
+	    (n > 0 && (k->keys = calloc(n, sizeof(*k->keys))) == NULL)) {
+		rc = TS_ENOMEM;
+		goto fail;
+	}
+	if (n > 0)
+		qsort(r, n, sizeof(*r), by_code_only_line);
+	for (i = 0; i < n; i++)
+		k->keys[i] = *r[i].k;
+	k->nkeys = n;
+	free(tmp);
+	free(r);
+	*kp = k;
+	return 0;
+fail:
+	free(tmp);
+	free(r);
+	ts_keys_free(&k);
+	return rc;
+}
+
+int
+ts_keys_load(ts_keys **kp, const char *path, char *err, size_t errlen)
+{
+	FILE	*f;
+	char	*buf = NULL, *nb;
+	size_t	 len = 0, cap = 0, got;
+	int	 rc;
+
+	if (kp == NULL || path == NULL)
+		return TS_EINVAL;
+	*kp = NULL;
+	if ((f = fopen(path, "rb")) == NULL)
+		goto syserr;
+	for (;;) {
+		if (cap - len < 4096) {
+			if (cap > KEYS_FILE_MAX) {
+				fclose(f);
+				free(buf);
+				if (err != NULL && errlen > 0)
+					snprintf(err, errlen, "%s: file too large",
+					    path);
+				return TS_ELIMIT;
+			}
+			cap = cap ? cap * 2 : 65536;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				fclose(f);
+				free(buf);
+				return TS_ENOMEM;
+			}
+			buf = nb;
+		}
+		if ((got = fread(buf + len, 1, cap - len, f)) == 0)
+			break;
+		len += got;
+	}
+	if (ferror(f)) {
+		fclose(f);
+		free(buf);
+		goto syserr;
+	}
+	fclose(f);
+	rc = ts_keys_parse(kp, path, buf, len, err, errlen);
+	free(buf);
+	return rc;
+syserr:
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	return TS_ESYS;
+}
+
+static int
+key_valid(const ts_key *k, uint64_t now_s)
+{
+	return k->not_after == 0 || k->not_after >= now_s;
+}
+
+size_t
+ts_keys_sign_for(const ts_keys *k, const char *code, uint64_t now_s,
+    const ts_key **out, size_t max)
+{
+	size_t	lo, hi, mid, found = 0;
+
+	if (k == NULL || code == NULL || k->nkeys == 0)
+		return 0;
+	/* Lower bound of code in the sorted array. */
+	lo = 0;
+	hi = k->nkeys;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(k->keys[mid].code, code) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < k->nkeys && strcmp(k->keys[lo].code, code) == 0; lo++) {
+		if (!key_valid(&k->keys[lo], now_s))
+			continue;
+		if (found < max && out != NULL)
+			out[found] = &k->keys[lo];
+		found++;
+	}
+	return found;
+}
+
+const ts_key *
+ts_keys_by_curve(const ts_keys *k, const uint8_t pk[32], uint64_t now_s)
+{
+	size_t	i;
+
+	/* Linear: called once per connection by the ZAP handler, and a
+	 * node's keys file lists its children, not the country. */
+	if (k == NULL || pk == NULL)
+		return NULL;
+	for (i = 0; i < k->nkeys; i++)
+		if (memcmp(k->keys[i].curve_bin, pk, 32) == 0 &&
+		    key_valid(&k->keys[i], now_s))
+			return &k->keys[i];
+	return NULL;
+}
