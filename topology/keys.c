@@ -13,46 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tiersync/identity.h"
 #include "tiersync/topology.h"
 
 #define KEYS_FILE_MAX	((size_t)64 << 20)
-
-/* ZeroMQ RFC 32 (Z85) alphabet. */
-static const char z85_chars[] =
-    "0123456789abcdefghijklmnopqrstuvwxyz"
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
-
-/*
- * Decode len Z85 characters (a multiple of 5) into len * 4 / 5 bytes.
- * Returns 0, or -1 on a character outside the alphabet or a group
- * whose value does not fit 32 bits ("%%%%%" would wrap silently).
- */
-static int
-z85_decode(const char *s, size_t len, uint8_t *out)
-{
-	const char *q;
-	uint64_t v;
-	size_t	 i, k;
-
-	if (len % 5 != 0)
-		return -1;
-	for (i = 0; i < len; i += 5) {
-		v = 0;
-		for (k = 0; k < 5; k++) {
-			if (s[i + k] == '\0' ||
-			    (q = strchr(z85_chars, s[i + k])) == NULL)
-				return -1;
-			v = v * 85 + (uint64_t)(q - z85_chars);
-		}
-		if (v > 0xffffffffu)
-			return -1;
-		out[i / 5 * 4 + 0] = (uint8_t)(v >> 24);
-		out[i / 5 * 4 + 1] = (uint8_t)(v >> 16);
-		out[i / 5 * 4 + 2] = (uint8_t)(v >> 8);
-		out[i / 5 * 4 + 3] = (uint8_t)v;
-	}
-	return 0;
-}
 
 struct field {
 	const char	*p;
@@ -197,7 +161,7 @@ key_line(const char *p, size_t len, ts_key *k, const char *name, size_t ln,
 		    fv[2].len, TS_CURVE_Z85_LEN);
 	memcpy(k->curve_pk, fv[2].p, fv[2].len);
 	k->curve_pk[fv[2].len] = '\0';
-	if (z85_decode(k->curve_pk, TS_CURVE_Z85_LEN, k->curve_bin) != 0)
+	if (ts_z85_decode32(k->curve_pk, k->curve_bin) != 0)
 		return kerr(err, errlen, name, ln, "unit '%s': bad CURVE key: "
 		    "not Z85 '%s'", k->code, show(&fv[2], b, sizeof(b)));
 
