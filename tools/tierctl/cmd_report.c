@@ -1,0 +1,1024 @@
+/*
+ * tierctl report / log / verify: read the envelopes a node holds.  All
+ * three open the store read-only and work without the daemon.  Nothing
+ * here trusts the store: signatures are checked with the keys file and
+ * rollups are recomputed from the child envelopes they name, so a copy
+ * of a node's store can be audited anywhere.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static const uint8_t zero_hash[TS_HASH_LEN];
+
+/* Short hash for terminals: 16 hex digits are plenty to tell apart. */
+static void
+hash_short(const uint8_t h[TS_HASH_LEN], char out[17])
+{
+	char full[2 * TS_HASH_LEN + 1];
+
+	ts_to_hex(h, TS_HASH_LEN, full);
+	memcpy(out, full, 16);
+	out[16] = '\0';
+}
+
+static const char *
+sig_word(int sig)
+{
+	return sig > 0 ? "ok" : sig == 0 ? "BAD" : "no key";
+}
+
+static void
+json_ksig(struct json *j, const char *k, int sig)
+{
+	json_key(j, k);
+	if (sig < 0)
+		json_null(j);
+	else
+		json_bool(j, sig);
+}
+
+static int
+read_begin(struct ctl *c, ts_txn **t)
+{
+	int rc;
+
+	if ((rc = ts_store_read_begin(c->store, t)) != 0) {
+		ctl_errx("store: read txn: %s", ts_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* Keys are needed to check signatures but their absence should not hide
+ * the figures: report and log go on and show "no key". */
+static void
+load_keys_soft(struct ctl *c)
+{
+	if (ctl_load_keys(c) != 0)
+		ctl_warnx("signatures will not be checked");
+}
+
+static int
+arg_code(const char *what, const char *code)
+{
+	if (ts_valid_code(code, strlen(code)) == 0)
+		return 0;
+	ctl_errx("%s '%s': not a unit code (1 to %d letters or digits)", what,
+	    code, TS_CODE_MAX);
+	return -1;
+}
+
+/* ================================================================== */
+/* report                                                               */
+/* ================================================================== */
+
+struct child_row {
+	int      idx;                  /* topology index                    */
+	int      reported;             /* a latest report is held here      */
+	uint64_t seq;
+	uint64_t summed_seq;           /* in the unit's provenance, 0 = no  */
+	uint32_t leaf_reported, leaf_expected;
+};
+
+struct rep {
+	const char *unit, *period;
+	int         self;              /* topology index of unit            */
+	ts_latest   latest;
+	ts_report   r;
+	uint8_t     hash[TS_HASH_LEN];
+	int         sig;
+	struct child_row *kids;
+	size_t      nkids;
+};
+
+static const ts_prov *
+prov_find(const ts_report *r, const char *child)
+{
+	size_t i;
+
+	for (i = 0; i < r->nprov; i++)
+		if (strcmp(r->prov[i].child, child) == 0)
+			return &r->prov[i];
+	return NULL;
+}
+
+/* Drill-down: every direct child, its newest report here and the leaf
+ * completeness that report claims. */
+static int
+rep_children(const struct ctl *c, ts_txn *t, struct rep *p)
+{
+	const ts_topo *topo = c->topo;
+	int k, rc;
+
+	p->kids = calloc((size_t)topo->units[p->self].nchildren + 1,
+	    sizeof(*p->kids));
+	if (p->kids == NULL) {
+		ctl_errx("out of memory");
+		return -1;
+	}
+	for (k = topo->units[p->self].first_child; k >= 0;
+	    k = topo->units[k].next_sibling) {
+		struct child_row *kr = &p->kids[p->nkids++];
+		const ts_prov *pv = prov_find(&p->r, topo->units[k].code);
+		ts_latest l;
+		ts_report cr;
+		ts_env_view v;
+
+		kr->idx = k;
+		kr->summed_seq = pv != NULL ? pv->seq : 0;
+		kr->leaf_expected = topo->units[k].nleaves;
+		rc = ts_latest_get(t, topo->units[k].code, p->period, &l);
+		if (rc == TS_ENOTFOUND)
+			continue;
+		if (rc != 0) {
+			ctl_errx("store: latest %s/%s: %s", topo->units[k].code,
+			    p->period, ts_strerror(rc));
+			return -1;
+		}
+		kr->reported = 1;
+		kr->seq = l.seq;
+		memset(&cr, 0, sizeof(cr));
+		if ((rc = env_load(t, topo->units[k].code, l.seq, &cr, &v,
+		    NULL)) != 0) {
+			ctl_warnx("child %s seq %" PRIu64 ": %s", topo->units[k].code,
+			    l.seq, ts_strerror(rc));
+			continue;
+		}
+		kr->leaf_reported = cr.comp.leaf_reported;
+		kr->leaf_expected = cr.comp.leaf_expected;
+		ts_report_clear(&cr);
+	}
+	return 0;
+}
+
+static int
+rep_load(struct ctl *c, ts_txn *t, struct rep *p)
+{
+	ts_env_view v;
+	int rc;
+
+	rc = ts_latest_get(t, p->unit, p->period, &p->latest);
+	if (rc == TS_ENOTFOUND) {
+		ctl_errx("no report from unit %s (%s) for period %s in this "
+		    "store", p->unit, c->topo->units[p->self].name, p->period);
+		return -1;
+	}
+	if (rc != 0) {
+		ctl_errx("store: latest %s/%s: %s", p->unit, p->period,
+		    ts_strerror(rc));
+		return -1;
+	}
+	if ((rc = env_load(t, p->unit, p->latest.seq, &p->r, &v, p->hash)) != 0) {
+		ctl_errx("report %s/%s seq %" PRIu64 ": %s", p->unit, p->period,
+		    p->latest.seq, rc == TS_ENOTFOUND ?
+		    "envelope missing from the store" : ts_strerror(rc));
+		return -1;
+	}
+	load_keys_soft(c);
+	p->sig = env_sig_check(c, p->unit, &v, p->r.created_ms / 1000);
+	if (memcmp(p->hash, p->latest.hash, TS_HASH_LEN) != 0)
+		ctl_warnx("report %s/%s seq %" PRIu64 ": hash differs from the "
+		    "latest record", p->unit, p->period, p->latest.seq);
+	return rep_children(c, t, p);
+}
+
+static void
+comp_line(const char *label, uint32_t exp, uint32_t rep, uint32_t ontime)
+{
+	printf("%-12s%" PRIu32 " expected, %" PRIu32 " reported, %" PRIu32
+	    " on time", label, exp, rep, ontime);
+	if (exp > 0 && rep < exp)
+		printf(", %" PRIu32 " missing", exp - rep);
+	printf("\n");
+}
+
+static void
+rep_values_human(const ts_report *r)
+{
+	size_t i, wi = strlen("indicator"), wd = strlen("disaggregation");
+	char rate[48];
+
+	if (r->nvalues == 0) {
+		printf("\n(no values)\n");
+		return;
+	}
+	for (i = 0; i < r->nvalues; i++) {
+		if (strlen(r->values[i].ind) > wi)
+			wi = strlen(r->values[i].ind);
+		if (strlen(r->values[i].dis) > wd)
+			wd = strlen(r->values[i].dis);
+	}
+	printf("\n%-*s  %-*s  %20s  %20s  %8s\n", (int)wi, "indicator", (int)wd,
+	    "disaggregation", "numerator", "denominator", "rate %");
+	for (i = 0; i < r->nvalues; i++) {
+		const ts_value *v = &r->values[i];
+		fmt_rate(v->num, v->den, rate, sizeof(rate));
+		printf("%-*s  %-*s  %20" PRIu64 "  %20" PRIu64 "  %8s\n", (int)wi,
+		    v->ind, (int)wd, v->dis[0] != '\0' ? v->dis : "(total)",
+		    v->num, v->den, rate);
+	}
+}
+
+static void
+rep_children_human(const struct ctl *c, const struct rep *p)
+{
+	const ts_topo *topo = c->topo;
+	size_t i, wn = strlen("name"), wc = strlen("child");
+	char seq[24], summed[24], leaves[48];
+
+	if (p->nkids == 0) {
+		printf("\n(no child units)\n");
+		return;
+	}
+	for (i = 0; i < p->nkids; i++) {
+		const ts_unit *u = &topo->units[p->kids[i].idx];
+		if (utf8_width(u->name) > wn)
+			wn = utf8_width(u->name);
+		if (strlen(u->code) > wc)
+			wc = strlen(u->code);
+	}
+	printf("\n%-*s  ", (int)wc, "child");
+	print_padded(stdout, "name", wn);
+	printf("  %-8s  %8s  %8s  %s\n", "status", "seq", "summed", "communes");
+	for (i = 0; i < p->nkids; i++) {
+		const struct child_row *k = &p->kids[i];
+		const ts_unit *u = &topo->units[k->idx];
+		snprintf(seq, sizeof(seq), k->reported ? "%" PRIu64 : "-", k->seq);
+		snprintf(summed, sizeof(summed), k->summed_seq ? "%" PRIu64 : "-",
+		    k->summed_seq);
+		snprintf(leaves, sizeof(leaves), "%" PRIu32 "/%" PRIu32,
+		    k->leaf_reported, k->leaf_expected);
+		printf("%-*s  ", (int)wc, u->code);
+		print_padded(stdout, u->name, wn);
+		printf("  %-8s  %8s  %8s  %s\n", k->reported ? "reported" :
+		    "MISSING", seq, summed, leaves);
+	}
+}
+
+static void
+rep_human(const struct ctl *c, const struct rep *p)
+{
+	const ts_unit *u = &c->topo->units[p->self];
+	char when[32], h[17];
+
+	fmt_iso8601(p->r.created_ms, when, sizeof(when));
+	hash_short(p->hash, h);
+	printf("%-12s%s  %s (%s)\n", "unit", p->unit, u->name,
+	    ts_level_name(u->level));
+	printf("%-12s%s\n", "period", p->period);
+	printf("%-12s%" PRIu64 "  (hash %s, topology %s)\n", "seq", p->r.seq, h,
+	    p->r.topo);
+	printf("%-12s%s\n", "created", when);
+	printf("%-12s%s\n", "signature", p->sig > 0 ? "ok" : p->sig == 0 ?
+	    "BAD: does not verify with any key of this unit" :
+	    "not checked (no key for this unit)");
+	comp_line("children", p->r.comp.expected, p->r.comp.reported,
+	    p->r.comp.on_time);
+	comp_line("communes", p->r.comp.leaf_expected, p->r.comp.leaf_reported,
+	    p->r.comp.leaf_on_time);
+	rep_values_human(&p->r);
+	rep_children_human(c, p);
+}
+
+static void
+rep_json_comp(struct json *j, const ts_completeness *k)
+{
+	json_key(j, "completeness");
+	json_obj_begin(j);
+	json_ku64(j, "expected", k->expected);
+	json_ku64(j, "reported", k->reported);
+	json_ku64(j, "on_time", k->on_time);
+	json_ku64(j, "leaf_expected", k->leaf_expected);
+	json_ku64(j, "leaf_reported", k->leaf_reported);
+	json_ku64(j, "leaf_on_time", k->leaf_on_time);
+	json_obj_end(j);
+}
+
+static void
+rep_json_lists(struct json *j, const struct ctl *c, const struct rep *p)
+{
+	size_t i;
+
+	json_key(j, "values");
+	json_arr_begin(j);
+	for (i = 0; i < p->r.nvalues; i++) {
+		json_obj_begin(j);
+		json_kstr(j, "ind", p->r.values[i].ind);
+		json_kstr(j, "dis", p->r.values[i].dis);
+		json_ku64(j, "num", p->r.values[i].num);
+		json_ku64(j, "den", p->r.values[i].den);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_key(j, "provenance");
+	json_arr_begin(j);
+	for (i = 0; i < p->r.nprov; i++) {
+		json_obj_begin(j);
+		json_kstr(j, "child", p->r.prov[i].child);
+		json_ku64(j, "seq", p->r.prov[i].seq);
+		json_khex(j, "hash", p->r.prov[i].hash, TS_HASH_LEN);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_key(j, "children");
+	json_arr_begin(j);
+	for (i = 0; i < p->nkids; i++) {
+		const struct child_row *k = &p->kids[i];
+		json_obj_begin(j);
+		json_kstr(j, "code", c->topo->units[k->idx].code);
+		json_kstr(j, "name", c->topo->units[k->idx].name);
+		json_kbool(j, "reported", k->reported);
+		json_ku64(j, "seq", k->seq);
+		json_ku64(j, "summed_seq", k->summed_seq);
+		json_ku64(j, "leaf_reported", k->leaf_reported);
+		json_ku64(j, "leaf_expected", k->leaf_expected);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+static void
+rep_json(const struct ctl *c, const struct rep *p)
+{
+	struct json j;
+
+	json_init(&j, stdout);
+	json_obj_begin(&j);
+	json_kstr(&j, "unit", p->unit);
+	json_kstr(&j, "name", c->topo->units[p->self].name);
+	json_kstr(&j, "period", p->period);
+	json_ku64(&j, "seq", p->r.seq);
+	json_khex(&j, "hash", p->hash, TS_HASH_LEN);
+	json_khex(&j, "prev", p->r.prev, TS_HASH_LEN);
+	json_kstr(&j, "topology", p->r.topo);
+	json_ku64(&j, "created_ms", p->r.created_ms);
+	json_ksig(&j, "sig_ok", p->sig);
+	rep_json_comp(&j, &p->r.comp);
+	rep_json_lists(&j, c, p);
+	json_obj_end(&j);
+	json_end(&j);
+}
+
+int
+cmd_report(struct ctl *c, int argc, char **argv)
+{
+	struct rep p;
+	const char *unit = NULL;
+	struct opt opts[] = { { "--unit", &unit, NULL }, { NULL, NULL, NULL } };
+	char *pos[1];
+	ts_txn *t = NULL;
+	int npos, rc;
+
+	if ((rc = opt_parse(c, argc, argv, opts, pos, 1, 1, &npos)) != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	memset(&p, 0, sizeof(p));
+	p.period = pos[0];
+	if (ts_valid_period(p.period, strlen(p.period)) != 0) {
+		ctl_errx("PERIOD '%s': expected YYYY, YYYYQn or YYYY-MM", p.period);
+		return EXIT_FAIL;
+	}
+	if (unit != NULL && arg_code("--unit", unit) != 0)
+		return EXIT_FAIL;
+	if (ctl_load_config(c) != 0 || ctl_load_topo(c) != 0)
+		return EXIT_FAIL;
+	p.unit = unit != NULL ? unit : c->cfg.unit;
+	if ((p.self = ts_topo_find(c->topo, p.unit)) < 0) {
+		ctl_errx("%s '%s': no such unit in topology %s", unit != NULL ?
+		    "--unit" : "unit (node.conf)", p.unit, c->topo->version);
+		return EXIT_FAIL;
+	}
+	if (ctl_open_store(c) != 0 || read_begin(c, &t) != 0)
+		return EXIT_FAIL;
+	rc = rep_load(c, t, &p);
+	ts_store_read_end(&t);
+	if (rc == 0) {
+		if (c->json)
+			rep_json(c, &p);
+		else
+			rep_human(c, &p);
+	}
+	ts_report_clear(&p.r);
+	free(p.kids);
+	return rc == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+/* ================================================================== */
+/* log                                                                  */
+/* ================================================================== */
+
+/* Chain state of one origin while walking its envelopes by seq. */
+struct chainck {
+	uint64_t last_seq;             /* 0: nothing seen yet               */
+	uint8_t  last_hash[TS_HASH_LEN];
+	int      have_hash;            /* last_hash is that of last_seq     */
+};
+
+/* Check one envelope's place in its origin's chain.  Returns NULL if it
+ * links correctly, else what is wrong (why holds the detail). */
+static const char *
+chain_step(struct chainck *k, uint64_t seq, const ts_report *r,
+    const uint8_t hash[TS_HASH_LEN], char *why, size_t whylen)
+{
+	const char *bad = NULL;
+
+	if (r->seq != seq) {
+		snprintf(why, whylen, "stored under seq %" PRIu64 " but the body "
+		    "says %" PRIu64, seq, r->seq);
+		bad = "key";
+	} else if (seq != k->last_seq + 1) {
+		if (k->last_seq == 0)
+			snprintf(why, whylen, "chain starts at seq %" PRIu64
+			    ", not 1", seq);
+		else
+			snprintf(why, whylen, "gap: seq %" PRIu64 " follows %"
+			    PRIu64, seq, k->last_seq);
+		bad = "gap";
+	} else if (seq == 1 && memcmp(r->prev, zero_hash, TS_HASH_LEN) != 0) {
+		snprintf(why, whylen, "seq 1 must have an all-zero prev");
+		bad = "prev";
+	} else if (seq > 1 && k->have_hash &&
+	    memcmp(r->prev, k->last_hash, TS_HASH_LEN) != 0) {
+		snprintf(why, whylen, "prev is not the hash of seq %" PRIu64,
+		    seq - 1);
+		bad = "prev";
+	}
+	k->last_seq = seq;
+	memcpy(k->last_hash, hash, TS_HASH_LEN);
+	k->have_hash = 1;
+	return bad;
+}
+
+struct logw {
+	struct ctl    *c;
+	int            header;         /* human header printed             */
+	struct json    j;
+	struct chainck ck;
+	size_t         n, nbad;
+};
+
+static void
+log_row_json(struct logw *w, uint64_t seq, const ts_report *r,
+    const uint8_t *hash, int sig, const char *chain, const char *why,
+    const uint8_t *env, size_t len)
+{
+	struct json *j = &w->j;
+
+	json_obj_begin(j);
+	json_ku64(j, "seq", seq);
+	if (r != NULL) {
+		json_khex(j, "hash", hash, TS_HASH_LEN);
+		json_khex(j, "prev", r->prev, TS_HASH_LEN);
+		json_kstr(j, "period", r->period);
+		json_ku64(j, "created_ms", r->created_ms);
+		json_ku64(j, "values", r->nvalues);
+		json_ku64(j, "provenance", r->nprov);
+	}
+	json_ksig(j, "sig_ok", sig);
+	json_kbool(j, "chain_ok", chain == NULL);
+	json_kstr(j, "problem", why);
+	json_khex(j, "env_hex", env, len);
+	json_obj_end(j);
+}
+
+static void
+log_row_human(uint64_t seq, const ts_report *r, const uint8_t *hash,
+    int sig, const char *chain, const char *why)
+{
+	char h[17], p[17], when[32];
+
+	if (r == NULL) {
+		printf("%6" PRIu64 "  %s\n", seq, why);
+		return;
+	}
+	hash_short(hash, h);
+	hash_short(r->prev, p);
+	fmt_iso8601(r->created_ms, when, sizeof(when));
+	printf("%6" PRIu64 "  %s  %s  %-7s  %-20s  %-6s  %s%s%s\n", seq, h, p,
+	    r->period, when, sig_word(sig), chain == NULL ? "ok" : chain,
+	    *why != '\0' ? "  " : "", why);
+}
+
+static int
+log_cb(const char *origin, uint64_t seq, const uint8_t *env, size_t len,
+    void *arg)
+{
+	struct logw *w = arg;
+	uint8_t hash[TS_HASH_LEN] = { 0 };
+	char why[160] = "";
+	const char *chain = NULL;
+	ts_env_view v;
+	ts_report r;
+	int rc, sig = -1, ok;
+
+	memset(&r, 0, sizeof(r));
+	w->n++;
+	if ((rc = ts_env_split(env, len, &v)) == 0) {
+		ts_body_hash(v.body, v.body_len, hash);
+		rc = ts_report_decode(v.body, v.body_len, &r);
+	}
+	ok = rc == 0;
+	if (!ok) {
+		snprintf(why, sizeof(why), "malformed envelope: %s", ts_strerror(rc));
+		chain = "?";
+		w->ck.last_seq = seq;
+		w->ck.have_hash = 0;
+	} else {
+		sig = env_sig_check(w->c, origin, &v, r.created_ms / 1000);
+		chain = chain_step(&w->ck, seq, &r, hash, why, sizeof(why));
+	}
+	if (!ok || sig == 0 || chain != NULL)
+		w->nbad++;
+	if (!w->c->json && !w->header++)
+		printf("%6s  %-16s  %-16s  %-7s  %-20s  %-6s  %s\n", "seq", "hash",
+		    "prev", "period", "created", "sig", "chain");
+	if (w->c->json)
+		log_row_json(w, seq, ok ? &r : NULL, hash, sig, chain, why, env, len);
+	else
+		log_row_human(seq, ok ? &r : NULL, hash, sig, chain, why);
+	ts_report_clear(&r);
+	return 0;
+}
+
+int
+cmd_log(struct ctl *c, int argc, char **argv)
+{
+	struct logw w;
+	char *pos[1];
+	ts_txn *t = NULL;
+	int npos, rc;
+
+	if ((rc = opt_parse(c, argc, argv, NULL, pos, 1, 1, &npos)) != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	if (arg_code("ORIGIN", pos[0]) != 0 || ctl_load_config(c) != 0)
+		return EXIT_FAIL;
+	if (ctl_load_topo(c) != 0)
+		ctl_warnx("unit names will not be shown");
+	load_keys_soft(c);
+	if (ctl_open_store(c) != 0 || read_begin(c, &t) != 0)
+		return EXIT_FAIL;
+	memset(&w, 0, sizeof(w));
+	w.c = c;
+	if (c->json) {
+		json_init(&w.j, stdout);
+		json_obj_begin(&w.j);
+		json_kstr(&w.j, "origin", pos[0]);
+		json_kstr(&w.j, "name", unit_name(c, pos[0]));
+		json_key(&w.j, "envelopes");
+		json_arr_begin(&w.j);
+	}
+	rc = ts_env_each(t, pos[0], log_cb, &w);
+	ts_store_read_end(&t);
+	if (c->json) {
+		json_arr_end(&w.j);
+		json_ku64(&w.j, "count", w.n);
+		json_ku64(&w.j, "problems", w.nbad);
+		json_obj_end(&w.j);
+		json_end(&w.j);
+	}
+	if (rc != 0) {
+		ctl_errx("store: envelopes of %s: %s", pos[0], ts_strerror(rc));
+		return EXIT_FAIL;
+	}
+	if (w.n == 0) {
+		ctl_errx("no envelopes from origin %s (%s) in this store", pos[0],
+		    unit_name(c, pos[0]));
+		return EXIT_FAIL;
+	}
+	if (!c->json)
+		printf("%zu envelope%s from %s (%s), %zu with problems\n", w.n,
+		    w.n == 1 ? "" : "s", pos[0], unit_name(c, pos[0]), w.nbad);
+	return EXIT_OK;
+}
+
+/* ================================================================== */
+/* verify                                                               */
+/* ================================================================== */
+
+struct verify {
+	struct ctl    *c;
+	ts_txn        *t;
+	struct json    j;
+	char           origin[TS_CODE_MAX + 1];   /* origin being walked   */
+	struct chainck ck;
+	uint64_t       nenv, norigins, nrollups, nfail;
+	char         (*dirty)[TS_PERIOD_MAX + 1]; /* periods being re-made */
+	size_t         ndirty, dirty_cap;
+};
+
+static void vfail(struct verify *, const char *, uint64_t, const char *,
+    const char *, ...) __attribute__((format(printf, 5, 6)));
+
+/* A finding, not a tool error: to stdout with the origin and seq. */
+static void
+vfail(struct verify *vf, const char *origin, uint64_t seq, const char *period,
+    const char *fmt, ...)
+{
+	char what[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	vf->nfail++;
+	if (vf->c->json) {
+		json_obj_begin(&vf->j);
+		json_kstr(&vf->j, "origin", origin);
+		json_ku64(&vf->j, "seq", seq);
+		json_kstr(&vf->j, "period", period != NULL ? period : "");
+		json_kstr(&vf->j, "what", what);
+		json_obj_end(&vf->j);
+	} else
+		printf("FAIL  %s seq %" PRIu64 "%s%s: %s\n", origin, seq,
+		    period != NULL ? " period " : "", period != NULL ? period : "",
+		    what);
+}
+
+/* ---- pass 1: every envelope, chains per origin ---- */
+
+/* The chain record must name the newest envelope held. */
+static int
+verify_origin_end(struct verify *vf)
+{
+	ts_chain ch;
+	int rc;
+
+	if (vf->origin[0] == '\0')
+		return 0;
+	rc = ts_chain_get(vf->t, vf->origin, &ch);
+	if (rc == TS_ENOTFOUND) {
+		vfail(vf, vf->origin, vf->ck.last_seq, NULL, "no chain record "
+		    "for an origin whose envelopes are held");
+		return 0;
+	}
+	if (rc != 0) {
+		ctl_errx("store: chain of %s: %s", vf->origin, ts_strerror(rc));
+		return rc;
+	}
+	if (ch.seq != vf->ck.last_seq)
+		vfail(vf, vf->origin, vf->ck.last_seq, NULL, "chain record says "
+		    "newest seq %" PRIu64 ", newest envelope held is %" PRIu64,
+		    ch.seq, vf->ck.last_seq);
+	else if (vf->ck.have_hash &&
+	    memcmp(ch.hash, vf->ck.last_hash, TS_HASH_LEN) != 0)
+		vfail(vf, vf->origin, ch.seq, NULL, "chain record hash differs "
+		    "from the envelope's");
+	return 0;
+}
+
+static int
+verify_env_cb(const char *origin, uint64_t seq, const uint8_t *env,
+    size_t len, void *arg)
+{
+	struct verify *vf = arg;
+	uint8_t hash[TS_HASH_LEN] = { 0 };
+	char why[160];
+	ts_env_view v;
+	ts_report r;
+	int rc, sig;
+
+	if (strcmp(origin, vf->origin) != 0) {
+		if ((rc = verify_origin_end(vf)) != 0)
+			return rc;
+		snprintf(vf->origin, sizeof(vf->origin), "%s", origin);
+		memset(&vf->ck, 0, sizeof(vf->ck));
+		vf->norigins++;
+	}
+	vf->nenv++;
+	memset(&r, 0, sizeof(r));
+	if ((rc = ts_env_split(env, len, &v)) == 0) {
+		ts_body_hash(v.body, v.body_len, hash);
+		rc = ts_report_decode(v.body, v.body_len, &r);
+	}
+	if (rc != 0) {
+		vfail(vf, origin, seq, NULL, "malformed envelope: %s",
+		    ts_strerror(rc));
+		vf->ck.last_seq = seq;
+		vf->ck.have_hash = 0;
+		return 0;
+	}
+	if (strcmp(r.origin, origin) != 0)
+		vfail(vf, origin, seq, r.period, "stored under origin %s but the "
+		    "body says %s", origin, r.origin);
+	sig = env_sig_check(vf->c, origin, &v, r.created_ms / 1000);
+	if (sig < 0)
+		vfail(vf, origin, seq, r.period, "no signing key for %s in the "
+		    "keys file", origin);
+	else if (sig == 0)
+		vfail(vf, origin, seq, r.period, "signature does not verify with "
+		    "any key of %s", origin);
+	if (chain_step(&vf->ck, seq, &r, hash, why, sizeof(why)) != NULL)
+		vfail(vf, origin, seq, r.period, "%s", why);
+	ts_report_clear(&r);
+	return 0;
+}
+
+/* ---- pass 2: rollups ---- */
+
+struct acc {
+	ts_value *v;
+	size_t    n, cap;
+};
+
+static int
+acc_add(struct acc *a, const ts_value *v, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (a->n + n > a->cap) {
+		size_t cap = a->cap ? a->cap : 64;
+		ts_value *p;
+		while (cap < a->n + n)
+			cap *= 2;
+		if ((p = reallocarray(a->v, cap, sizeof(*p))) == NULL)
+			return TS_ENOMEM;
+		a->v = p;
+		a->cap = cap;
+	}
+	memcpy(a->v + a->n, v, n * sizeof(*v));
+	a->n += n;
+	return 0;
+}
+
+static int
+value_cmp(const void *a, const void *b)
+{
+	const ts_value *x = a, *y = b;
+	int d;
+
+	return (d = strcmp(x->ind, y->ind)) != 0 ? d : strcmp(x->dis, y->dis);
+}
+
+/* Sort and add up equal (ind, dis).  Returns the key whose sum does not
+ * fit 64 bits, or NULL. */
+static const ts_value *
+acc_merge(struct acc *a)
+{
+	size_t i, o = 0;
+
+	if (a->n == 0)
+		return NULL;
+	qsort(a->v, a->n, sizeof(*a->v), value_cmp);
+	for (i = 1; i < a->n; i++) {
+		ts_value *d = &a->v[o];
+		if (value_cmp(d, &a->v[i]) != 0) {
+			a->v[++o] = a->v[i];
+			continue;
+		}
+		if (d->num > UINT64_MAX - a->v[i].num ||
+		    d->den > UINT64_MAX - a->v[i].den)
+			return &a->v[i];
+		d->num += a->v[i].num;
+		d->den += a->v[i].den;
+	}
+	a->n = o + 1;
+	return NULL;
+}
+
+/* Add up the child reports the provenance names.  Returns the number of
+ * problems found (each already reported). */
+static unsigned
+verify_prov(struct verify *vf, const ts_report *r, struct acc *sum)
+{
+	const ts_topo *topo = vf->c->topo;
+	int self = topo != NULL ? ts_topo_find(topo, r->origin) : -1;
+	unsigned bad = 0;
+	size_t i;
+
+	for (i = 0; i < r->nprov; i++) {
+		const ts_prov *p = &r->prov[i];
+		uint8_t h[TS_HASH_LEN];
+		ts_env_view v;
+		ts_report cr;
+		int ci, rc;
+
+		ci = topo != NULL ? ts_topo_find(topo, p->child) : -1;
+		if (self >= 0 && (ci < 0 || topo->units[ci].parent != self)) {
+			vfail(vf, r->origin, r->seq, r->period, "provenance names "
+			    "%s, not a direct child of %s", p->child, r->origin);
+			bad++;
+		}
+		memset(&cr, 0, sizeof(cr));
+		rc = env_load(vf->t, p->child, p->seq, &cr, &v, h);
+		if (rc != 0) {
+			vfail(vf, r->origin, r->seq, r->period, "provenance names "
+			    "%s seq %" PRIu64 ": %s", p->child, p->seq,
+			    rc == TS_ENOTFOUND ? "envelope not in this store" :
+			    ts_strerror(rc));
+			bad++;
+			continue;
+		}
+		if (memcmp(h, p->hash, TS_HASH_LEN) != 0 ||
+		    strcmp(cr.period, r->period) != 0) {
+			vfail(vf, r->origin, r->seq, r->period, "provenance names "
+			    "%s seq %" PRIu64 " but the envelope held has a "
+			    "different %s", p->child, p->seq,
+			    strcmp(cr.period, r->period) != 0 ? "period" : "hash");
+			bad++;
+		} else if (acc_add(sum, cr.values, cr.nvalues) != 0) {
+			ctl_errx("out of memory");
+			bad++;
+		}
+		ts_report_clear(&cr);
+	}
+	return bad;
+}
+
+/*
+ * Compare a report's values with the sum: exactly when the sum includes
+ * the own values (this node, own values unchanged since), else at least
+ * the children's sum (other origins' own values are not known here).
+ * An absent (ind, dis) counts as 0/0 on either side.
+ */
+static void
+verify_compare(struct verify *vf, const ts_report *r, const struct acc *sum,
+    int exact)
+{
+	static const ts_value zero;
+	size_t i = 0, k = 0;
+
+	while (i < r->nvalues || k < sum->n) {
+		const ts_value *a, *b;
+		int d;
+
+		if (i == r->nvalues)
+			d = 1;
+		else if (k == sum->n)
+			d = -1;
+		else
+			d = value_cmp(&r->values[i], &sum->v[k]);
+		a = d <= 0 ? &r->values[i] : &zero;
+		b = d >= 0 ? &sum->v[k] : &zero;
+		if (exact ? (a->num != b->num || a->den != b->den) :
+		    (a->num < b->num || a->den < b->den))
+			vfail(vf, r->origin, r->seq, r->period, "%s/'%s': report "
+			    "has %" PRIu64 "/%" PRIu64 ", %s %" PRIu64 "/%" PRIu64,
+			    d <= 0 ? a->ind : b->ind, d <= 0 ? a->dis : b->dis,
+			    a->num, a->den, exact ? "own values + children sum to" :
+			    "children alone sum to", b->num, b->den);
+		if (d <= 0)
+			i++;
+		if (d >= 0)
+			k++;
+	}
+}
+
+static int
+is_dirty(const struct verify *vf, const char *period)
+{
+	size_t i;
+
+	for (i = 0; i < vf->ndirty; i++)
+		if (strcmp(vf->dirty[i], period) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+verify_rollup(struct verify *vf, const ts_report *r)
+{
+	struct acc sum = { NULL, 0, 0 };
+	const ts_value *ovf;
+	int self = strcmp(r->origin, vf->c->cfg.unit) == 0;
+	int rc = 0, exact = 0;
+
+	vf->nrollups++;
+	if (verify_prov(vf, r, &sum) != 0)
+		goto out;               /* the sum would be partial */
+	/* Own values newer than the report (rollup pending) cannot be
+	 * compared exactly; the children's part still can. */
+	if (self && !is_dirty(vf, r->period)) {
+		ts_value *own = NULL;
+		size_t n = 0;
+		if ((rc = ts_own_list(vf->t, r->period, &own, &n)) != 0) {
+			ctl_errx("store: own values of %s: %s", r->period,
+			    ts_strerror(rc));
+			goto out;
+		}
+		rc = acc_add(&sum, own, n);
+		free(own);
+		if (rc != 0) {
+			ctl_errx("out of memory");
+			goto out;
+		}
+		exact = 1;
+	}
+	if ((ovf = acc_merge(&sum)) != NULL)
+		vfail(vf, r->origin, r->seq, r->period, "%s/'%s': the sum "
+		    "overflows 64 bits", ovf->ind, ovf->dis);
+	else
+		verify_compare(vf, r, &sum, exact);
+out:
+	free(sum.v);
+	return rc;
+}
+
+static int
+verify_latest_cb(const char *origin, const char *period, const ts_latest *l,
+    void *arg)
+{
+	struct verify *vf = arg;
+	uint8_t hash[TS_HASH_LEN] = { 0 };
+	ts_env_view v;
+	ts_report r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	rc = env_load(vf->t, origin, l->seq, &r, &v, hash);
+	if (rc != 0) {
+		/* Missing or malformed: pass 1 or this line reports it. */
+		if (rc == TS_ENOTFOUND)
+			vfail(vf, origin, l->seq, period, "newest report for the "
+			    "period is not in the envelope store");
+		return 0;
+	}
+	if (memcmp(hash, l->hash, TS_HASH_LEN) != 0)
+		vfail(vf, origin, l->seq, period, "latest record hash differs "
+		    "from the envelope's");
+	if (r.nprov > 0 || strcmp(origin, vf->c->cfg.unit) == 0)
+		rc = verify_rollup(vf, &r);
+	ts_report_clear(&r);
+	return rc;
+}
+
+static int
+dirty_cb(const char *period, void *arg)
+{
+	struct verify *vf = arg;
+
+	if (vf->ndirty == vf->dirty_cap) {
+		size_t cap = vf->dirty_cap ? vf->dirty_cap * 2 : 16;
+		void *p = reallocarray(vf->dirty, cap, sizeof(*vf->dirty));
+		if (p == NULL)
+			return TS_ENOMEM;
+		vf->dirty = p;
+		vf->dirty_cap = cap;
+	}
+	snprintf(vf->dirty[vf->ndirty++], sizeof(*vf->dirty), "%s", period);
+	return 0;
+}
+
+static int
+verify_run(struct verify *vf)
+{
+	int rc;
+
+	if ((rc = ts_env_each(vf->t, NULL, verify_env_cb, vf)) != 0 ||
+	    (rc = verify_origin_end(vf)) != 0) {
+		ctl_errx("store: walking envelopes: %s", ts_strerror(rc));
+		return -1;
+	}
+	if ((rc = ts_dirty_each(vf->t, dirty_cb, vf)) != 0 ||
+	    (rc = ts_latest_each(vf->t, NULL, verify_latest_cb, vf)) != 0) {
+		ctl_errx("store: walking reports: %s", ts_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
+cmd_verify(struct ctl *c, int argc, char **argv)
+{
+	struct verify vf;
+	char *pos[1];
+	int npos, rc;
+
+	if ((rc = opt_parse(c, argc, argv, NULL, pos, 0, 0, &npos)) != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	/* Without keys nothing can be verified: a hard error here. */
+	if (ctl_load_config(c) != 0 || ctl_load_keys(c) != 0)
+		return EXIT_FAIL;
+	if (ctl_load_topo(c) != 0)
+		ctl_warnx("provenance will not be checked against the tree");
+	memset(&vf, 0, sizeof(vf));
+	vf.c = c;
+	if (ctl_open_store(c) != 0 || read_begin(c, &vf.t) != 0)
+		return EXIT_FAIL;
+	if (c->json) {
+		json_init(&vf.j, stdout);
+		json_obj_begin(&vf.j);
+		json_key(&vf.j, "failures");
+		json_arr_begin(&vf.j);
+	}
+	rc = verify_run(&vf);
+	ts_store_read_end(&vf.t);
+	free(vf.dirty);
+	if (c->json) {
+		json_arr_end(&vf.j);
+		json_ku64(&vf.j, "envelopes", vf.nenv);
+		json_ku64(&vf.j, "origins", vf.norigins);
+		json_ku64(&vf.j, "rollups", vf.nrollups);
+		json_ku64(&vf.j, "failed", vf.nfail);
+		json_kbool(&vf.j, "ok", rc == 0 && vf.nfail == 0);
+		json_obj_end(&vf.j);
+		json_end(&vf.j);
+	} else
+		printf("verified %" PRIu64 " envelopes, %" PRIu64 " origins, %"
+		    PRIu64 " rollups: %" PRIu64 " failures\n", vf.nenv,
+		    vf.norigins, vf.nrollups, vf.nfail);
+	return rc == 0 && vf.nfail == 0 ? EXIT_OK : EXIT_FAIL;
+}

@@ -1,0 +1,161 @@
+/*
+ * tierctl: operator tool for a tiersync node (docs/TIERCTL.md).
+ * Thin main: global options, then dispatch through the command table.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "tiersync/log.h"
+#include "util.h"
+
+static int cmd_help(struct ctl *, int, char **);
+
+static const struct cmd cmds[] = {
+	{ "init", cmd_init,
+	  "DIR --unit CODE --topology FILE --keys FILE [--listen EP] [--parent EP]",
+	  "Create a node directory DIR (mode 0700, its parent must exist) with\n"
+	  "fresh keys (sign.key, curve.key, mode 0600), node.conf and an empty\n"
+	  "store.  Refuses to touch a directory that already holds node.conf or\n"
+	  "keys.  Prints the node's keys-file line: CODE<TAB>sign_pk<TAB>curve_pk." },
+	{ "put", cmd_put,
+	  "PERIOD IND NUM [DEN] [--dis KEY]",
+	  "Enter one value of this node's own data through the running daemon\n"
+	  "(control socket).  DEN defaults to 0 (a plain count); KEY defaults to\n"
+	  "\"\" (the total)." },
+	{ "import", cmd_import,
+	  "FILE.csv",
+	  "Enter many values from a CSV file with the header\n"
+	  "period,indicator,disaggregation,numerator,denominator.\n"
+	  "Everything is checked first; on any error nothing is sent.  Each\n"
+	  "period is applied atomically by the daemon." },
+	{ "status", cmd_status,
+	  "",
+	  "Show the node's identity, link, outbox, alerts and children seen.\n"
+	  "Reads the store; works without the daemon." },
+	{ "report", cmd_report,
+	  "PERIOD [--unit CODE]",
+	  "Show the newest report of a unit (default: this node) for PERIOD:\n"
+	  "signature, completeness, values and a drill-down of its children." },
+	{ "log", cmd_log,
+	  "ORIGIN",
+	  "List every envelope held from ORIGIN with its chain and signature\n"
+	  "checks.  --json adds the envelope bytes in hex." },
+	{ "verify", cmd_verify,
+	  "",
+	  "Check every stored envelope (signature, chain) and every newest\n"
+	  "report's rollup against the child reports its provenance names.\n"
+	  "Exit 1 if anything fails." },
+	{ "help", cmd_help,
+	  "[COMMAND]",
+	  "Show the commands, or one command's help." },
+};
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static void
+usage_all(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: tierctl [-d DIR] [--json] COMMAND [ARGS]\n"
+	    "  -d DIR   node directory holding node.conf (default $TIERSYNC_DIR or .)\n"
+	    "  --json   machine-readable output (one JSON document on stdout)\n"
+	    "commands:\n");
+	for (i = 0; i < NCMDS; i++)
+		fprintf(f, "  %-7s %s\n", cmds[i].name, cmds[i].usage);
+	fprintf(f, "'tierctl COMMAND --help' shows a command's help.\n");
+}
+
+static const struct cmd *
+cmd_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCMDS; i++)
+		if (strcmp(cmds[i].name, name) == 0)
+			return &cmds[i];
+	return NULL;
+}
+
+static int
+cmd_help(struct ctl *c, int argc, char **argv)
+{
+	const struct cmd *cmd;
+	char *pos[1];
+	int npos, rc;
+
+	if ((rc = opt_parse(c, argc, argv, NULL, pos, 0, 1, &npos)) != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	if (npos == 0) {
+		usage_all(stdout);
+		return EXIT_OK;
+	}
+	if ((cmd = cmd_find(pos[0])) == NULL)
+		return ctl_usage("help: unknown command '%s'", pos[0]);
+	cmd_print_help(stdout, cmd);
+	return EXIT_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct ctl c;
+	const struct cmd *cmd;
+	const char *env;
+	int i, rc;
+
+	memset(&c, 0, sizeof(c));
+	/* The core library logs LMDB trouble through log.c: to stderr. */
+	log_init("tierctl", 0, 0);
+	/* libsodium wants this before any other call (keys, signatures). */
+	if (sodium_init() < 0) {
+		fprintf(stderr, "tierctl: libsodium failed to initialise\n");
+		return EXIT_FAIL;
+	}
+	env = getenv("TIERSYNC_DIR");
+	c.dir = env != NULL && *env != '\0' ? env : ".";
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-d") == 0 || strcmp(argv[i], "--dir") == 0) {
+			if (i + 1 == argc) {
+				fprintf(stderr, "tierctl: %s needs a directory\n", argv[i]);
+				return EXIT_USAGE;
+			}
+			c.dir = argv[++i];
+		} else if (strncmp(argv[i], "-d", 2) == 0) {
+			c.dir = argv[i] + 2;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			c.json = 1;
+		} else if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			usage_all(stdout);
+			return EXIT_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("tierctl %s\n", TS_VERSION_STRING);
+			return EXIT_OK;
+		} else {
+			fprintf(stderr, "tierctl: unknown option '%s'\n", argv[i]);
+			usage_all(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (i == argc) {
+		usage_all(stderr);
+		return EXIT_USAGE;
+	}
+	if ((cmd = cmd_find(argv[i])) == NULL) {
+		fprintf(stderr, "tierctl: unknown command '%s'\n", argv[i]);
+		usage_all(stderr);
+		return EXIT_USAGE;
+	}
+	ctl_cur = cmd;
+	rc = cmd->fn(&c, argc - i, argv + i);
+	ctl_free(&c);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		/* A full disk or closed pipe must not look like success. */
+		fprintf(stderr, "tierctl: error writing output\n");
+		return EXIT_FAIL;
+	}
+	return rc;
+}
