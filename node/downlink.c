@@ -109,7 +109,7 @@ downlink_tick(struct node *n, uint64_t now)
 	size_t i = 0;
 
 	while (i < n->npeers) {
-		if (now - n->peers[i].last_rx > idle) {
+		if (now > n->peers[i].last_rx && now - n->peers[i].last_rx > idle) {
 			log_debug("downlink: session of %s expired",
 			    n->topo->units[n->peers[i].unit].code);
 			n->peers[i] = n->peers[--n->npeers];

@@ -26,6 +26,15 @@
 /* Retry of a HELLO that could not be sent (connection not up yet). */
 #define UP_RETRY_MS 20
 
+/* Time since `then`, 0 if `then` is later than `now` (stamps taken
+ * inside handlers can be newer than the loop's `now`; an unsigned
+ * underflow here once reset the link after every push). */
+static uint64_t
+elapsed(uint64_t now, uint64_t then)
+{
+	return now > then ? now - then : 0;
+}
+
 static void
 flight_clear(struct node *n)
 {
@@ -548,26 +557,26 @@ uplink_tick(struct node *n, uint64_t now)
 			link_start(n);
 		break;
 	case UP_HELLO:
-		if (now - n->up_last_rx > (uint64_t)n->cfg.dead_ms)
+		if (elapsed(now, n->up_last_rx) > (uint64_t)n->cfg.dead_ms)
 			link_reset(n, "no WELCOME from parent");
-		else if (now - n->up_last_tx >= (n->up_tx_failed ? UP_RETRY_MS :
+		else if (elapsed(now, n->up_last_tx) >= (n->up_tx_failed ? UP_RETRY_MS :
 		    (uint64_t)n->cfg.heartbeat_ms))
 			send_hello(n);
 		break;
 	case UP_READY:
-		if (now - n->up_last_rx > (uint64_t)n->cfg.dead_ms) {
+		if (elapsed(now, n->up_last_rx) > (uint64_t)n->cfg.dead_ms) {
 			link_reset(n, "parent silent for too long");
 			break;
 		}
 		/* PONGs alone do not prove progress: a batch unanswered for
 		 * 4 x dead_ms (slow links need time) restarts the session. */
 		if (n->nflight > 0 &&
-		    now - n->flight[0].sent > 4 * (uint64_t)n->cfg.dead_ms) {
+		    elapsed(now, n->flight[0].sent) > 4 * (uint64_t)n->cfg.dead_ms) {
 			link_reset(n, "no ACK for the oldest batch");
 			break;
 		}
 		push_some(n);
-		if (now - n->up_last_tx >= (uint64_t)n->cfg.heartbeat_ms) {
+		if (elapsed(now, n->up_last_tx) >= (uint64_t)n->cfg.heartbeat_ms) {
 			ts_buf_reset(&n->tx);
 			if (ts_msg_ping(&n->tx, TS_MSG_PING, ts_now_ms()) == 0)
 				(void)send_tx(n);
