@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""test_cli — tierctl's contract for init, put, import, status and report.
+
+Proves:
+- `tierctl init` creates the node directory 0700 with node.conf, sign.key
+  and curve.key 0600, prints exactly one keys-file line
+  CODE<TAB>sign_pk_hex(64)<TAB>curve_pk_z85(40) whose keys match the key
+  files, and whose secret keys really belong to those public keys (checked
+  with Python nacl and pyzmq, independent of the C code);
+- init refuses an existing node directory and leaves it untouched;
+- `put` with a bad period, indicator, number or disaggregation exits
+  non-zero with a message naming the field, and stores nothing;
+- `import` of a CSV with one bad row (bad period, bad number, wrong field
+  count, duplicate key) names FILE:LINE:COL of the fault and stores
+  nothing at all, not even the good rows (daemon running);
+- a good import lands: its values show in the report;
+- `status` and `report` work, from the store, with the daemon stopped.
+"""
+
+import os
+import re
+import stat
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tslib  # noqa: E402
+from tslib import tierctl, tierctl_raw, read_keyfile, report_values  # noqa: E402
+import nacl.signing  # noqa: E402
+import zmq  # noqa: E402
+
+COMMUNE = "03391"
+R = tslib.Runner("test_cli")
+tree = None
+scratch = None
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def init():
+    global scratch
+    import tempfile
+    scratch = tempfile.mkdtemp(prefix="ts-cli-")
+    node = os.path.join(scratch, "n1")
+    keys = os.path.join(scratch, "keys.tsv")
+    p = tierctl_raw(None, "init", node, "--unit", "109", "--topology", tslib.TOPOLOGY,
+                    "--keys", keys, "--listen", "tcp://127.0.0.1:%d" % tslib.free_port(),
+                    "--parent", "tcp://127.0.0.1:%d" % tslib.free_port())
+    R.eq(p.returncode, 0, "init exits 0 (%s)" % p.stderr.strip()[:200])
+    lines = [l for l in p.stdout.splitlines() if l.strip()]
+    R.eq(len(lines), 1, "init prints exactly one line on stdout")
+    f = lines[0].split("\t") if lines else []
+    R.check(len(f) == 3 and f[0] == "109" and re.fullmatch(r"[0-9a-f]{64}", f[1] or "")
+            and len(f[2]) == 40, "init prints CODE<TAB>sign_pk_hex<TAB>curve_pk_z85: %r" % lines[:1])
+    R.eq(mode(node), 0o700, "node dir is 0700")
+    for name in ("node.conf", "sign.key", "curve.key"):
+        path = os.path.join(node, name)
+        R.check(os.path.isfile(path) and mode(path) == 0o600,
+                "%s exists with mode 0600 (%s)" % (name, oct(mode(path)) if os.path.exists(path) else "missing"))
+    sk = read_keyfile(os.path.join(node, "sign.key"))
+    ck = read_keyfile(os.path.join(node, "curve.key"))
+    R.eq(sk.get("public"), f[1] if len(f) > 1 else None, "printed sign pk = sign.key public")
+    R.eq(ck.get("public"), f[2] if len(f) > 2 else None, "printed curve pk = curve.key public")
+    secret = bytes.fromhex(sk["secret"])
+    R.eq(len(secret), 64, "sign.key secret is 64 bytes (seed || pk)")
+    R.eq(nacl.signing.SigningKey(secret[:32]).verify_key.encode().hex(), sk["public"],
+         "sign.key secret derives its public key (nacl)")
+    R.eq(zmq.curve_public(ck["secret"].encode()).decode(), ck["public"],
+         "curve.key secret derives its public key (libzmq)")
+    before = {n: open(os.path.join(node, n), "rb").read() for n in ("node.conf", "sign.key", "curve.key")}
+    p = tierctl_raw(None, "init", node, "--unit", "109", "--topology", tslib.TOPOLOGY, "--keys", keys)
+    R.check(p.returncode != 0 and p.stderr.strip(), "init refuses an existing node dir with a message (%s)"
+            % p.stderr.strip()[:200])
+    after = {n: open(os.path.join(node, n), "rb").read() for n in before}
+    R.check(before == after, "the existing node dir is left untouched")
+    p = tierctl_raw(None, "init", os.path.join(scratch, "n2"), "--unit", "NOPE1", "--topology", tslib.TOPOLOGY,
+                    "--keys", keys)
+    R.check(p.returncode != 0 and "NOPE1" in p.stderr, "init refuses a unit not in the topology, naming it")
+
+
+def setup_tree():
+    global tree
+    tree = tslib.Tree(COMMUNE, name="cli")
+    tree.start()
+
+
+def stored_nothing(what):
+    vals = report_or_empty(COMMUNE, "2025") | report_or_empty(COMMUNE, "2024")
+    R.eq(vals, {}, "%s: nothing stored" % what)
+
+
+def report_or_empty(code, period):
+    p = tierctl_raw(tree.d(code), "report", period, "--json")
+    if p.returncode != 0:
+        return {}  # no report for the period yet
+    import json
+    return report_values(json.loads(p.stdout))
+
+
+def bad_put():
+    d = tree.d(COMMUNE)
+    cases = [
+        (("put", "2025Q5", "9", "1", "2"), "period"),
+        (("put", "20x5", "9", "1", "2"), "period"),
+        (("put", "2025", "bad ind!", "1", "2"), "ind"),
+        (("put", "2025", "9", "-1", "2"), "num"),
+        (("put", "2025", "9", "abc", "2"), "num"),
+        (("put", "2025", "9", "1", "2x"), "den"),
+        (("put", "2025", "9", "99999999999999999999999", "2"), "num"),
+        (("put", "2025", "9", "1", "2", "--dis", "a,b"), "dis"),
+        (("put", "2025"), None),
+    ]
+    for args, field in cases:
+        p = tierctl_raw(d, *args)
+        msg = p.stderr.strip()
+        ok = p.returncode != 0 and msg and (field is None or field in msg.lower())
+        R.check(ok, "%s -> exit %d, message names %s: %r" % (" ".join(args), p.returncode, field, msg[:160]))
+    stored_nothing("after bad puts")
+
+
+HEADER = "period,indicator,disaggregation,numerator,denominator\n"
+BAD = [
+    ("bad_period.csv", HEADER + "2025,9,,1,2\n2025,14,,5,0\n2025Q7,9,f,1,2\n", 4, 1),
+    ("bad_number.csv", HEADER + "2025,9,,1,2\n2025,14,,5x,0\n", 3, 4),
+    ("bad_den.csv", HEADER + "2025,9,,1,-2\n", 2, 5),
+    ("bad_fields.csv", HEADER + "2025,9,,1,2\n2025,14,5,0\n", 3, None),
+    ("bad_dup.csv", HEADER + "2025,9,,1,2\n2024,9,,1,2\n2025,9,,3,4\n", 4, None),
+]
+
+
+def bad_import():
+    d = tree.d(COMMUNE)
+    for name, text, line, col in BAD:
+        path = os.path.join(scratch, name)
+        with open(path, "w") as f:
+            f.write(text)
+        p = tierctl_raw(d, "import", path)
+        msg = p.stderr.strip()
+        if col is not None:
+            where = "%s:%d:%d" % (name, line, col)
+        else:
+            where = "%s:%d:" % (name, line)
+        R.check(p.returncode != 0 and where in msg,
+                "import %s -> exit %d, message names %s: %r" % (name, p.returncode, where, msg[:200]))
+        stored_nothing("after import of %s" % name)
+
+
+GOOD = {("9", ""): (41, 50), ("9", "f"): (20, 24), ("14", ""): (37, 0)}
+
+
+def good_import():
+    path = os.path.join(scratch, "good.csv")
+    with open(path, "w") as f:
+        f.write(HEADER)
+        for (ind, dis), (num, den) in sorted(GOOD.items()):
+            f.write("2025,%s,%s,%d,%d\n" % (ind, dis, num, den))
+        f.write("2024,9,,7,8\n")
+    p = tierctl_raw(tree.d(COMMUNE), "import", path)
+    R.eq(p.returncode, 0, "good import exits 0 (%s)" % p.stderr.strip()[:200])
+    tree.wait_values(COMMUNE, "2025", GOOD, timeout=20)
+    R.eq(tree.values(COMMUNE, "2025"), GOOD, "imported 2025 values show in the report")
+    R.eq(tree.values(COMMUNE, "2024"), {("9", ""): (7, 8)}, "imported 2024 value shows in the report")
+    # and they travel: the district sums them
+    tree.wait_values("109", "2025", GOOD, timeout=30)
+    R.check(True, "imported values reach the district")
+
+
+def daemon_stopped():
+    tree.stop()
+    R.check(not any(tree.alive(c) for c in tree.codes), "all daemons stopped")
+    for code in (COMMUNE, "109"):
+        st = tierctl(tree.d(code), "status")
+        R.check(isinstance(st, dict) and code in str(st.get("unit", st)),
+                "status --json of %s works with the daemon stopped" % code)
+        p = tierctl_raw(tree.d(code), "status")
+        R.check(p.returncode == 0 and code in p.stdout, "human status of %s works with the daemon stopped" % code)
+    R.eq(tree.values(COMMUNE, "2025"), GOOD, "report --json works with the daemon stopped")
+    p = tierctl_raw(tree.d("109"), "report", "2025")
+    R.check(p.returncode == 0 and "41" in p.stdout, "human report works with the daemon stopped")
+    p = tierctl_raw(tree.d(COMMUNE), "put", "2025", "9", "1", "2")
+    R.check(p.returncode != 0 and p.stderr.strip(), "put without a daemon fails with a message (%r)"
+            % p.stderr.strip()[:160])
+
+
+if R.run(init):
+    if R.run(setup_tree):
+        R.run(bad_put)
+        R.run(bad_import)
+        if R.run(good_import):
+            R.run(daemon_stopped)
+if scratch:
+    import shutil
+    shutil.rmtree(scratch, ignore_errors=True)
+R.finish()

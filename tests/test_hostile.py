@@ -1,0 +1,339 @@
+#!/usr/bin/env python3
+"""test_hostile — a parent refuses hostile peers and input, logs why, and keeps serving.
+
+Tree: VN → 12 → 109 → 03391.  The attacked node is the district 109; the
+attacker is this script, speaking the wire protocol of docs/ARCHITECTURE.md
+with its own ZeroMQ (pyzmq, CURVE), msgpack and Ed25519 (nacl).  Proves:
+(a) a client whose CURVE key is not in the keys file gets no answer at all
+    (ZAP refuses the handshake: no WELCOME within a deadline), and 109's log
+    says it refused the key;
+(b) with a real commune's keys (its daemon stopped so we can impersonate
+    it) HELLO gets a WELCOME listing what 109 holds, then in PUSHes:
+    - a forged envelope (signed with another key)      -> ACK 3 (sig) + ERR
+    - an origin outside the sender's subtree           -> ACK 5 (subtree)
+    - a replayed older envelope 109 already holds      -> held, not applied
+    - a fork (same origin+seq, other values, validly signed) -> ACK 8 and
+      109's status shows forks >= 1
+    - a gap (seq held+2)                               -> ACK 7
+    - a malformed envelope                              -> ACK 2
+    - a message that is not msgpack                     -> ERR, node alive
+    each refusal with a log line naming it, and nothing stored: the reports
+    at 109 and at national stay unchanged;
+    a PUSH before HELLO gets ERR protocol (13);
+(c) raw garbage bytes on a plain TCP connection to the listening port get
+    the connection dropped;
+and after all that the real commune daemon, restarted, gets its new values
+through 109 to national: the node kept serving its real children.
+"""
+
+import os
+import socket
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tslib  # noqa: E402
+from tslib import (TestFailure, wait_until, encode_body, seal, body_hash, split_env,  # noqa: E402
+                   decode_body, log_envelopes, read_keyfile, ZERO32)
+import msgpack  # noqa: E402
+import nacl.signing  # noqa: E402
+import zmq  # noqa: E402
+
+COMMUNE = "03391"
+PARENT = "109"
+PERIOD = "2025"
+R = tslib.Runner("test_hostile")
+tree = None
+ctx = zmq.Context.instance()
+V1 = {("9", ""): (40, 50), ("14", ""): (12, 0)}
+V2 = {("9", ""): (45, 50), ("14", ""): (13, 0)}
+V3 = {("9", ""): (49, 50), ("14", ""): (15, 0)}
+ST = {"stored": 0, "held": 1, "malformed": 2, "sig": 3, "unknown": 4, "subtree": 5,
+      "replay": 6, "gap": 7, "fork": 8, "chain": 9, "protocol": 13}
+
+
+def endpoint():
+    return "tcp://127.0.0.1:%d" % tree.port(PARENT)
+
+
+def log_lines_since(code, n):
+    return tree.daemon_log(code).splitlines()[n:]
+
+
+def log_len(code):
+    return len(tree.daemon_log(code).splitlines())
+
+
+def put_vals(vals):
+    for (ind, dis), (num, den) in sorted(vals.items()):
+        tree.put(COMMUNE, PERIOD, ind, num, den, dis=dis or None)
+
+
+def held_chain():
+    """[(seq, body, env)] of the commune's envelopes held at the parent."""
+    out = []
+    for _, _, env in log_envelopes(tslib.tierctl(tree.d(PARENT), "log", COMMUNE)):
+        body, _ = split_env(env)
+        out.append((decode_body(body)["seq"], body, env))
+    return out
+
+
+def setup():
+    global tree
+    tree = tslib.Tree(COMMUNE, name="hostile")
+    tree.start()
+    put_vals(V1)
+    tree.wait_values(PARENT, PERIOD, V1, timeout=60)
+    put_vals(V2)
+    tree.wait_values("VN", PERIOD, V2, timeout=60)
+    wait_until(lambda: len(held_chain()) >= 2, 30, "the parent to hold two commune envelopes")
+    R.check(True, "parent holds %d commune envelopes before the attacks" % len(held_chain()))
+
+
+def dealer(public, secret, server):
+    s = ctx.socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.curve_publickey = public
+    s.curve_secretkey = secret
+    s.curve_serverkey = server
+    s.connect(endpoint())
+    return s
+
+
+def recv(s, timeout):
+    """One decoded message, or None after timeout seconds."""
+    if s.poll(int(timeout * 1000 * tslib.TIME_SCALE)):
+        return msgpack.unpackb(s.recv(), raw=False)
+    return None
+
+
+def unknown_key():
+    pub, sec = zmq.curve_keypair()
+    n = log_len(PARENT)
+    s = dealer(pub, sec, tree.keys[PARENT][1].encode())
+    s.send(msgpack.packb([1, 1, COMMUNE, tree.topo_version], use_bin_type=True))
+    m = recv(s, 3)
+    s.close()
+    R.eq(m, None, "a client key not in the keys file gets no answer within 3s (no WELCOME)")
+    wait_until(lambda: any("refused" in l.lower() and pub.decode() in l
+                           for l in log_lines_since(PARENT, n)),
+               10, "109's log to say it refused the unknown CURVE key %s" % pub.decode())
+    R.check(True, "109's log names the refused key")
+    R.check(tree.alive(PARENT), "109 still running")
+
+
+class Impostor:
+    """The commune, played by us with its real keys."""
+
+    def __init__(self):
+        ck = read_keyfile(os.path.join(tree.d(COMMUNE), "curve.key"))
+        sk = read_keyfile(os.path.join(tree.d(COMMUNE), "sign.key"))
+        self.seed = bytes.fromhex(sk["secret"])[:32]
+        if nacl.signing.SigningKey(self.seed).verify_key.encode() != tree.keys[COMMUNE][0]:
+            raise TestFailure("sign.key does not match keys.tsv")
+        self.s = dealer(ck["public"].encode(), ck["secret"].encode(), tree.keys[PARENT][1].encode())
+        self.batch = 100
+        self.errs = []
+
+    def send(self, msg):
+        self.s.send(msgpack.packb(msg, use_bin_type=True))
+
+    def hello(self):
+        self.send([1, 1, COMMUNE, tree.topo_version])
+        m = recv(self.s, 10)
+        if not (isinstance(m, list) and len(m) >= 4 and m[:2] == [1, 2]):
+            raise TestFailure("expected WELCOME [1, 2, unit, held], got %r" % (m,))
+        return m
+
+    def push(self, envs):
+        """Send one PUSH; return the ACK statuses; ERRs go to self.errs."""
+        self.batch += 1
+        b = self.batch
+        self.send([1, 3, b, list(envs)])
+        deadline = time.monotonic() + 10 * tslib.TIME_SCALE
+        while time.monotonic() < deadline:
+            m = recv(self.s, max(0.0, deadline - time.monotonic()))
+            if m is None:
+                break
+            if m[:2] == [1, 4] and m[2] == b:
+                # ERRs may follow their ACK: collect what is already there
+                while True:
+                    e = recv(self.s, 0.3)
+                    if e is None:
+                        break
+                    if e[:2] == [1, 5]:
+                        self.errs.append(e)
+                return m[3]
+            if m[:2] == [1, 5]:
+                self.errs.append(m)
+        raise TestFailure("no ACK for batch %d within 10s (ERRs: %r)" % (b, self.errs[-3:]))
+
+    def close(self):
+        self.s.close()
+
+
+def snapshot():
+    return (tree.values(PARENT, PERIOD), tree.values("VN", PERIOD), [q for q, _, _ in held_chain()])
+
+
+def impersonate():
+    tree.stop(COMMUNE)
+    R.check(not tree.alive(COMMUNE), "real commune daemon stopped")
+    chain = held_chain()
+    held_seq, held_body, held_env = chain[-1]
+    held_hash = body_hash(held_body)
+    held = decode_body(held_body)
+    before = snapshot()
+    refused0 = int(tslib.status_field(tree.status(PARENT), "refused", default=0))
+
+    im = Impostor()
+    try:
+        w = im.hello()
+        entries = {e[0]: (e[1], e[2]) for e in w[3]}
+        R.eq(entries.get(COMMUNE), (held_seq, held_hash),
+             "WELCOME lists what 109 holds of the commune (seq %d and its hash)" % held_seq)
+
+        def attempt(what, env, want, origin=COMMUNE):
+            n = log_len(PARENT)
+            ne = len(im.errs)
+            st = im.push([env])
+            R.eq(st, [ST[want]], "%s -> ACK status %d (%s)" % (what, ST[want], want))
+            wait_until(lambda: len(im.errs) > ne or im_more_errs(im, ne), 5, "an ERR for the %s" % what)
+            R.check(any(e[2] == ST[want] for e in im.errs[ne:]),
+                    "%s -> ERR with code %d: %r" % (what, ST[want], im.errs[ne:][:1]))
+            wait_until(lambda: any(origin in l and ("refus" in l.lower() or want in l.lower())
+                                   for l in log_lines_since(PARENT, n)),
+                       10, "109's log line about the %s" % what)
+            R.check(True, "%s logged by 109" % what)
+
+        # forged: the next seq, correct prev, signed with another key
+        forged_vals = {("9", ""): (999, 999)}
+        body = encode_body(COMMUNE, PERIOD, held_seq + 1, held_hash, tree.topo_version, forged_vals)
+        attempt("forged envelope", seal(body, os.urandom(32)), "sig")
+
+        # outside the subtree: a commune of another district, validly signed by us
+        other = next(c for c in tree.topo["order"]
+                     if tree.topo["units"][c]["level"] == "commune"
+                     and tree.topo["units"][c]["parent"] != PARENT)
+        body = encode_body(other, PERIOD, 1, ZERO32, tree.topo_version, forged_vals)
+        attempt("origin %s outside the sender's subtree" % other, seal(body, im.seed), "subtree", origin=other)
+
+        # replay: an older envelope the parent already holds, resent unchanged
+        old_seq, _, old_env = chain[0]
+        st = im.push([old_env])
+        R.check(st in ([ST["held"]], [ST["replay"]]),
+                "replayed envelope seq %d (held %d) -> held/replay, not applied: %r" % (old_seq, held_seq, st))
+        st = im.push([held_env])
+        R.eq(st, [ST["held"]], "exact duplicate of the newest envelope -> held")
+
+        # fork: same seq as the newest held, other values, validly signed
+        n_forks = int(tslib.status_field(tree.status(PARENT), "forks", default=0))
+        body = encode_body(COMMUNE, PERIOD, held_seq, held["prev"], tree.topo_version, forged_vals,
+                           completeness=held["completeness"])
+        attempt("fork (seq %d again, other values)" % held_seq, seal(body, im.seed), "fork")
+        wait_until(lambda: int(tslib.status_field(tree.status(PARENT), "forks", default=0)) >= max(1, n_forks + 1),
+                   10, "109 status --json to count the fork")
+        R.check(True, "109 status --json shows forks >= 1")
+
+        # gap: seq held+2
+        body = encode_body(COMMUNE, PERIOD, held_seq + 2, held_hash, tree.topo_version, forged_vals)
+        attempt("gap (seq %d, held %d)" % (held_seq + 2, held_seq), seal(body, im.seed), "gap")
+
+        # malformed envelope inside a valid PUSH
+        st = im.push([b"\x92\xc4\x03abc\xc4\x01x"])
+        R.eq(st, [ST["malformed"]], "malformed envelope -> ACK 2 (malformed)")
+
+        # a frame that is not msgpack at all (drain earlier ERRs first)
+        while recv(im.s, 0.3) is not None:
+            pass
+        im.s.send(b"\xc1\xc1 this is not msgpack \xff\x00")
+        m = recv(im.s, 5)
+        R.check(isinstance(m, list) and m[:2] == [1, 5],
+                "a non-msgpack frame gets an ERR: %r" % (m,))
+        R.check(tree.alive(PARENT), "109 still running after the hostile PUSHes")
+        R.eq(snapshot(), before, "nothing was applied: reports at 109 and national and the held chain unchanged")
+        wait_until(lambda: int(tslib.status_field(tree.status(PARENT), "refused", default=0)) >= refused0 + 5,
+                   10, "109's status to count the refused envelopes")
+        R.check(True, "109's status --json counts the refusals (refused >= %d)" % (refused0 + 5))
+    finally:
+        im.close()
+
+    # a PUSH before HELLO on a fresh connection
+    im = Impostor()
+    try:
+        im.send([1, 3, 7, [held_env]])
+        got = []
+        deadline = time.monotonic() + 5 * tslib.TIME_SCALE
+        while time.monotonic() < deadline and not any(m[:2] == [1, 5] for m in got):
+            m = recv(im.s, max(0.0, deadline - time.monotonic()))
+            if m is None:
+                break
+            got.append(m)
+        R.check(any(m[:2] == [1, 5] and m[2] == ST["protocol"] for m in got),
+                "PUSH before HELLO -> ERR protocol (13): %r" % (got[:2],))
+    finally:
+        im.close()
+
+
+def im_more_errs(im, ne):
+    m = recv(im.s, 0.2)
+    if m is not None and m[:2] == [1, 5]:
+        im.errs.append(m)
+    return len(im.errs) > ne
+
+
+def garbage():
+    port = tree.port(PARENT)
+    cases = [
+        ("random bytes", os.urandom(2048)),
+        ("ZMTP signature then junk", b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x01" + os.urandom(500)),
+        ("HTTP request", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 20),
+    ]
+    for what, data in cases:
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        dropped = False
+        try:
+            try:
+                s.sendall(data)
+            except OSError:
+                dropped = True
+            deadline = time.monotonic() + 10 * tslib.TIME_SCALE
+            s.settimeout(1.0)
+            while not dropped and time.monotonic() < deadline:
+                try:
+                    chunk = s.recv(4096)
+                except socket.timeout:
+                    try:
+                        s.sendall(os.urandom(64))   # keep feeding junk
+                    except OSError:
+                        dropped = True
+                    continue
+                except OSError:
+                    dropped = True
+                    break
+                if not chunk:
+                    dropped = True
+        finally:
+            s.close()
+        R.check(dropped, "garbage on the listening port (%s): connection dropped" % what)
+    R.check(tree.alive(PARENT), "109 still running after garbage")
+
+
+def still_serving():
+    tree.start(COMMUNE)
+    put_vals(V3)
+    tree.wait_values(PARENT, PERIOD, V3, timeout=60)
+    R.eq(tree.values(PARENT, PERIOD), V3, "the real commune's new values reach 109 after the attacks")
+    tree.wait_values("VN", PERIOD, V3, timeout=60)
+    R.eq(tree.values("VN", PERIOD), V3, "... and national")
+    p = tslib.tierctl_raw(tree.d("VN"), "verify")
+    R.eq(p.returncode, 0, "tierctl verify at national exits 0 %s" % p.stderr.strip()[:300])
+
+
+if R.run(setup):
+    R.run(unknown_key)
+    R.run(impersonate)
+    R.run(garbage)
+    R.run(still_serving)
+R.finish()
