@@ -125,6 +125,19 @@ def envelopes_verify():
         R.eq(top["completeness"][4], 1, "%s's body: leaf_reported 1" % origin)
 
 
+def links_healthy():
+    """Every child recorded an ACK and never saw its link drop: a link that
+    resets after each push still delivers (WELCOME resume), so only this
+    catches it (regression: unsigned underflow in the ACK timeout)."""
+    for code in (COMMUNE, "109", "12"):
+        st = tslib.tierctl(tree.d(code), "status")
+        R.check(st.get("last_ack_ms", 0) > 0, "%s recorded an ACK from its parent" % code)
+        R.eq(st.get("link"), "up", "%s link is up" % code)
+        with open(os.path.join(tree.d(code), "daemon.log"), encoding="utf-8") as f:
+            drops = [l for l in f if "down:" in l]
+        R.eq(drops, [], "%s never lost its link in a healthy run" % code)
+
+
 def verify_cmd():
     p = tslib.tierctl_raw(tree.d("VN"), "verify")
     R.eq(p.returncode, 0, "tierctl verify at national exits 0 (%s)" % (p.stderr.strip() or p.stdout.strip())[:200])
@@ -134,5 +147,6 @@ if R.run(setup):
     if R.run(round1):
         R.run(round2)
         R.run(envelopes_verify)
+        R.run(links_healthy)
         R.run(verify_cmd)
 R.finish()
