@@ -58,6 +58,11 @@ put_fn(ts_txn *t, void *arg)
 	size_t i;
 	int rc;
 
+	/* REPLACE: the listed indicators are replaced wholly, so a
+	 * disaggregation that disappeared from a recomputation goes too. */
+	for (i = 0; i < m->ninds; i++)
+		if ((rc = ts_own_del(t, m->period, m->inds[i])) != 0)
+			return rc;
 	for (i = 0; i < m->nvalues; i++)
 		if ((rc = ts_own_put(t, m->period, &m->values[i])) != 0)
 			return rc;
@@ -115,8 +120,17 @@ control_on_readable(struct node *n)
 		reply(n, ts_status_from_err(rc), why);
 		return;
 	}
-	if (m.type != TS_MSG_CTL_PUT) {
-		reply(n, TS_ST_PROTOCOL, "control: only CTL_PUT is accepted here");
+	if (m.type == TS_MSG_CTL_RELOAD) {
+		/* Picked up at the top of the next loop iteration, as for
+		 * SIGHUP: a revoked key is refused at the next handshake. */
+		n->reload = 1;
+		reply(n, 0, "keys file will be re-read now");
+		ts_msg_clear(&m);
+		return;
+	}
+	if (m.type != TS_MSG_CTL_PUT && m.type != TS_MSG_CTL_REPLACE) {
+		reply(n, TS_ST_PROTOCOL, "control: only CTL_PUT, CTL_REPLACE and "
+		    "CTL_RELOAD are accepted here");
 		ts_msg_clear(&m);
 		return;
 	}

@@ -725,6 +725,39 @@ ts_own_put(ts_txn *t, const char *period, const ts_value *v)
 	    "own put");
 }
 
+/*
+ * Delete every own value of (period, ind), whatever its disaggregation:
+ * a recomputation from the register replaces an indicator wholly, so a
+ * disaggregation that vanished must not linger.  Absent is not an error.
+ */
+int
+ts_own_del(ts_txn *t, const char *period, const char *ind)
+{
+	ts_value *vals = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if (ind == NULL || name_len(ind, TS_IND_MAX) == 0)
+		return TS_EINVAL;
+	if ((rc = ts_own_list(t, period, &vals, &n)) != 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++) {
+		uint8_t key[KEY_MAX];
+		size_t pl = strlen(period), il = strlen(vals[i].ind),
+		    dl = strlen(vals[i].dis);
+		if (strcmp(vals[i].ind, ind) != 0)
+			continue;
+		memcpy(key, period, pl);
+		key[pl] = '\0';
+		memcpy(key + pl + 1, vals[i].ind, il);
+		key[pl + 1 + il] = '\0';
+		memcpy(key + pl + 2 + il, vals[i].dis, dl);
+		rc = db_del(t, DB_OWN, key, pl + 2 + il + dl, "own del");
+	}
+	free(vals);
+	return rc;
+}
+
 struct own_walk {
 	size_t		 plen;
 	ts_value	*vals;

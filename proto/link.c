@@ -263,6 +263,55 @@ ts_msg_ctl_reply(ts_buf *out, int code, const char *reason)
 	return msg_finish(out, start, rc);
 }
 
+int
+ts_msg_ctl_replace(ts_buf *out, const char *period, const char *const *inds,
+    size_t ninds, const ts_value *v, size_t n)
+{
+	msgpack_packer	pk;
+	size_t		start = out->len, pl, i, j;
+	int		rc;
+
+	if (period == NULL || (inds == NULL && ninds > 0))
+		return TS_EINVAL;
+	pl = strnlen(period, TS_PERIOD_MAX + 1);
+	if (ts_valid_period(period, pl) != 0)
+		return TS_EINVAL;
+	if (ninds > TS_VALUES_MAX)
+		return TS_ELIMIT;
+	for (i = 0; i < ninds; i++)
+		if (inds[i] == NULL ||
+		    ts_valid_indicator(inds[i], strnlen(inds[i], TS_IND_MAX + 1)) != 0)
+			return TS_EINVAL;
+	if ((rc = ts_values_check(v, n, 0)) != 0)
+		return rc;
+	/* A value outside the replaced set would be a partial replace. */
+	for (j = 0; j < n; j++) {
+		for (i = 0; i < ninds; i++)
+			if (strcmp(v[j].ind, inds[i]) == 0)
+				break;
+		if (i == ninds)
+			return TS_EINVAL;
+	}
+	if ((rc = msg_start(&pk, out, 5, TS_MSG_CTL_REPLACE)) == 0 &&
+	    (rc = ts_pk_str(&pk, period, pl)) == 0 &&
+	    (rc = ts_pk_array(&pk, ninds)) == 0) {
+		for (i = 0; i < ninds && rc == 0; i++)
+			rc = ts_pk_str(&pk, inds[i], strlen(inds[i]));
+		if (rc == 0)
+			rc = ts_values_pack(&pk, v, n);
+	}
+	return msg_finish(out, start, rc);
+}
+
+int
+ts_msg_ctl_reload(ts_buf *out)
+{
+	msgpack_packer	pk;
+	size_t		start = out->len;
+
+	return msg_finish(out, start, msg_start(&pk, out, 2, TS_MSG_CTL_RELOAD));
+}
+
 /* ---- decoder ---------------------------------------------------------------- */
 
 void
@@ -272,6 +321,7 @@ ts_msg_clear(ts_msg *m)
 	free(m->envs);
 	free(m->status);
 	free(m->values);
+	free(m->inds);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -289,6 +339,10 @@ msg_fields(uint64_t type)
 		return 4;
 	case TS_MSG_ERR:
 		return 6;
+	case TS_MSG_CTL_REPLACE:
+		return 5;
+	case TS_MSG_CTL_RELOAD:
+		return 2;
 	case TS_MSG_PING:
 	case TS_MSG_PONG:
 		return 3;
@@ -419,6 +473,41 @@ rd_ctl_put(ts_mpr *c, ts_msg *m)
 	return ts_values_read(c, 0, &m->values, &m->nvalues);
 }
 
+#define IND_MIN 2	/* fixstr of at least one byte */
+
+static int
+rd_ctl_replace(ts_mpr *c, ts_msg *m)
+{
+	size_t	i, j, n;
+	int	rc;
+
+	if ((rc = ts_mpr_str_copy(c, m->period, TS_PERIOD_MAX)) != 0)
+		return rc;
+	if (ts_valid_period(m->period, strlen(m->period)) != 0)
+		return TS_EMALFORMED;
+	if ((rc = ts_mpr_array_max(c, &n, TS_VALUES_MAX, IND_MIN)) != 0)
+		return rc;
+	if (n > 0 && (m->inds = calloc(n, sizeof(*m->inds))) == NULL)
+		return TS_ENOMEM;
+	m->ninds = n;
+	for (i = 0; i < n; i++) {
+		if ((rc = ts_mpr_str_copy(c, m->inds[i], TS_IND_MAX)) != 0)
+			return rc;
+		if (ts_valid_indicator(m->inds[i], strlen(m->inds[i])) != 0)
+			return TS_EMALFORMED;
+	}
+	if ((rc = ts_values_read(c, 0, &m->values, &m->nvalues)) != 0)
+		return rc;
+	for (j = 0; j < m->nvalues; j++) {
+		for (i = 0; i < m->ninds; i++)
+			if (strcmp(m->values[j].ind, m->inds[i]) == 0)
+				break;
+		if (i == m->ninds)
+			return TS_EMALFORMED;
+	}
+	return 0;
+}
+
 static int
 rd_ctl_reply(ts_mpr *c, ts_msg *m)
 {
@@ -484,6 +573,12 @@ msg_decode(const uint8_t *p, size_t len, ts_msg *m)
 		break;
 	case TS_MSG_CTL_REPLY:
 		rc = rd_ctl_reply(&c, m);
+		break;
+	case TS_MSG_CTL_REPLACE:
+		rc = rd_ctl_replace(&c, m);
+		break;
+	case TS_MSG_CTL_RELOAD:
+		rc = 0;
 		break;
 	}
 	if (rc != 0)

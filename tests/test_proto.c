@@ -1400,6 +1400,75 @@ test_status(void)
 	    strcmp(ts_status_name(-1), "invalid") == 0, "out-of-range names");
 }
 
+/* CTL_REPLACE and CTL_RELOAD: exact bytes, round trip, refusals. */
+static void
+test_ctl_replace_reload(void)
+{
+	const char	*inds[] = { "9", "14" };
+	ts_value	 v[3];
+	ts_buf		 out = { 0 };
+	ts_msg		 m;
+	bytes		 want, bad;
+	size_t		 i;
+	int		 rc;
+
+	memset(v, 0, sizeof(v));
+	snprintf(v[0].ind, sizeof(v[0].ind), "9");  v[0].num = 5; v[0].den = 10;
+	snprintf(v[1].ind, sizeof(v[1].ind), "9");  snprintf(v[1].dis, sizeof(v[1].dis), "f");
+	v[1].num = 2; v[1].den = 5;
+	snprintf(v[2].ind, sizeof(v[2].ind), "14"); v[2].num = 3;
+	/* [1, 18, "2025", ["9","14"], [["9","",5,10],["9","f",2,5],["14","",3,0]]] */
+	want = unhex("950112a4323032359" "2a139a23134" "9394a139a0050a94a139a166020594a23134a00300");
+	CHECK_EQ_INT(ts_msg_ctl_replace(&out, "2025", inds, 2, v, 3), 0, "encode CTL_REPLACE");
+	CHECK(out.len == want.len && memcmp(out.buf, want.p, want.len) == 0,
+	    "CTL_REPLACE bytes are exactly as specified");
+	rc = ts_msg_decode(out.buf, out.len, &m);
+	CHECK(rc == 0 && m.type == TS_MSG_CTL_REPLACE && m.ninds == 2 &&
+	    strcmp(m.inds[1], "14") == 0 && m.nvalues == 3 &&
+	    strcmp(m.period, "2025") == 0 && m.values[1].num == 2 &&
+	    strcmp(m.values[1].dis, "f") == 0, "CTL_REPLACE round trip");
+	ts_msg_clear(&m);
+	for (i = 0; i < out.len; i++) {
+		rc = ts_msg_decode(out.buf, i, &m);
+		if (rc == 0)
+			break;
+	}
+	CHECK(i == out.len && m.inds == NULL && m.values == NULL,
+	    "every truncation of CTL_REPLACE is refused, nothing left allocated");
+	/* A value whose indicator is not in the replaced set: the daemon
+	 * would apply half a replacement, so both sides refuse it. */
+	ts_buf_reset(&out);
+	CHECK_EQ_INT(ts_msg_ctl_replace(&out, "2025", inds, 1, v, 3), TS_EINVAL,
+	    "encoder refuses a value outside the replaced indicators");
+	CHECK_EQ_INT(out.len, 0, "nothing written on refusal");
+	bad = unhex("950112a4323032359" "1a139" "9194a23134a00300");
+	CHECK_EQ_INT(ts_msg_decode(bad.p, bad.len, &m), TS_EMALFORMED,
+	    "decoder refuses a value outside the replaced indicators");
+	free(bad.p);
+	bad = unhex("950112a4323032359" "1a0" "90");
+	CHECK_EQ_INT(ts_msg_decode(bad.p, bad.len, &m), TS_EMALFORMED,
+	    "decoder refuses an empty indicator id");
+	free(bad.p);
+	bad = unhex("950112a4323032dd" "ffffffff");
+	CHECK(ts_msg_decode(bad.p, bad.len, &m) != 0,
+	    "decoder refuses an indicator list claiming 4G entries");
+	free(bad.p);
+
+	ts_buf_reset(&out);
+	CHECK_EQ_INT(ts_msg_ctl_reload(&out), 0, "encode CTL_RELOAD");
+	CHECK(out.len == 3 && memcmp(out.buf, "\x92\x01\x13", 3) == 0,
+	    "CTL_RELOAD is [1, 19]");
+	CHECK(ts_msg_decode(out.buf, out.len, &m) == 0 && m.type == TS_MSG_CTL_RELOAD,
+	    "CTL_RELOAD round trip");
+	ts_msg_clear(&m);
+	bad = unhex("93011300");
+	CHECK_EQ_INT(ts_msg_decode(bad.p, bad.len, &m), TS_EMALFORMED,
+	    "CTL_RELOAD with an extra field is refused");
+	free(bad.p);
+	free(want.p);
+	ts_buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -1425,6 +1494,7 @@ main(void)
 	test_signature();
 	test_encode_args();
 	test_status();
+	test_ctl_replace_reload();
 
 	for (i = 0; i < NMSG; i++)
 		free(gmsg[i].p);

@@ -918,6 +918,48 @@ test_resized(void)
 	ts_store_close(&s);
 }
 
+static int
+own_del_fn(ts_txn *t, void *arg)
+{
+	ts_value v;
+	int rc = 0;
+
+	(void)arg;
+	v = val("9", "", 5, 10);	rc |= ts_own_put(t, "2026", &v);
+	v = val("9", "f", 2, 5);	rc |= ts_own_put(t, "2026", &v);
+	v = val("90", "", 7, 7);	rc |= ts_own_put(t, "2026", &v);
+	v = val("9", "", 1, 1);		rc |= ts_own_put(t, "2027", &v);
+	if (rc != 0)
+		return rc;
+	return ts_own_del(t, "2026", "9");
+}
+
+/* ts_own_del removes every disaggregation of one indicator in one
+ * period, and nothing else (not "90", not another period). */
+static void
+test_own_del(void)
+{
+	char dir[512];
+	ts_store *s = NULL;
+	ts_txn *t = NULL;
+	ts_value *vals = NULL;
+	size_t n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/owndel", tmpdir);
+	CHECK_EQ_INT(ts_store_open(&s, dir, 0, 0, 0), 0, "open for own_del");
+	CHECK_EQ_INT(ts_store_write(s, own_del_fn, NULL), 0, "put then own_del");
+	CHECK_EQ_INT(ts_store_read_begin(s, &t), 0, "read txn");
+	CHECK(ts_own_list(t, "2026", &vals, &n) == 0 && n == 1 &&
+	    strcmp(vals[0].ind, "90") == 0, "only indicator 90 remains in 2026");
+	free(vals);
+	CHECK(ts_own_list(t, "2027", &vals, &n) == 0 && n == 1,
+	    "2027 untouched");
+	free(vals);
+	ts_store_read_end(&t);
+	ts_store_close(&s);
+	rm_rf(dir);
+}
+
 int
 main(void)
 {
@@ -933,6 +975,7 @@ main(void)
 	test_mapmax();
 	test_stale_reader();
 	test_resized();
+	test_own_del();
 	rm_rf(tmpdir);
 	return ts_test_done();
 }

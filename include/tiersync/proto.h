@@ -129,6 +129,8 @@ enum ts_msg_type {
 	TS_MSG_PONG      = 7,  /* answer to PING                           */
 	TS_MSG_CTL_PUT   = 16, /* tierctl -> own daemon: enter values      */
 	TS_MSG_CTL_REPLY = 17, /* daemon -> tierctl: result                */
+	TS_MSG_CTL_REPLACE = 18, /* tierctl -> daemon: replace indicators */
+	TS_MSG_CTL_RELOAD = 19,  /* tierctl -> daemon: re-read keys file  */
 };
 
 /* Per-envelope outcome in an ACK, and the code in an ERR. */
@@ -186,9 +188,11 @@ typedef struct ts_msg {
 	uint64_t seq;
 	/* PING / PONG */
 	uint64_t time_ms;
-	/* CTL_PUT: period + values; CTL_REPLY: code + reason */
+	/* CTL_PUT: period + values; CTL_REPLY: code + reason;
+	 * CTL_REPLACE: period + inds (indicators replaced wholly) + values */
 	char     period[TS_PERIOD_MAX + 1];
 	size_t   nvalues; ts_value *values;
+	size_t   ninds;   char (*inds)[TS_IND_MAX + 1];
 } ts_msg;
 
 void ts_msg_clear(ts_msg *m);
@@ -204,6 +208,12 @@ int ts_msg_err(ts_buf *out, int code, const char *reason,
 int ts_msg_ping(ts_buf *out, int type /* PING or PONG */, uint64_t time_ms);
 int ts_msg_ctl_put(ts_buf *out, const char *period, const ts_value *v, size_t n);
 int ts_msg_ctl_reply(ts_buf *out, int code, const char *reason);
+/* Replace, for period, all own values of the indicators inds[0..ninds)
+ * by the values given (each value's ind must be one of inds). */
+int ts_msg_ctl_replace(ts_buf *out, const char *period,
+                       const char *const *inds, size_t ninds,
+                       const ts_value *v, size_t n);
+int ts_msg_ctl_reload(ts_buf *out);
 
 /* Decode one message.  Errors: TS_EMALFORMED, TS_ELIMIT, TS_EVERSION
  * (proto version differs), TS_EUNKNOWN (type), TS_ENOMEM.  On error *m

@@ -66,6 +66,8 @@ int ts_meta_put_u64(ts_txn *t, const char *name, uint64_t v);
 
 /* ---- own values ---- */
 int ts_own_put(ts_txn *t, const char *period, const ts_value *v);
+/* Delete all own values of (period, ind), every disaggregation. */
+int ts_own_del(ts_txn *t, const char *period, const char *ind);
 /* Fill r->values (heap) with the own values of period, canonical order. */
 int ts_own_list(ts_txn *t, const char *period, ts_value **vals, size_t *n);
 
