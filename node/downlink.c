@@ -312,7 +312,18 @@ check_one(ts_txn *t, struct push_ctx *pc, const ts_bytes *env, struct verdict *v
 		rc = ts_env_get(t, r.origin, r.seq, &held);
 		if (rc != 0 && rc != TS_ENOTFOUND)
 			goto fail;
-		if (rc == 0 && held.len == env->len && memcmp(held.p, env->p, env->len) == 0) {
+		/* Identity is the body: the same report signed again (after
+		 * a key rotation) is a duplicate, not a fork. */
+		ts_env_view hv;
+		uint8_t hh[TS_HASH_LEN];
+		if (rc == 0) {
+			if (ts_env_split(held.p, held.len, &hv) != 0) {
+				rc = TS_ESTORE;
+				goto fail;
+			}
+			ts_body_hash(hv.body, hv.body_len, hh);
+		}
+		if (rc == 0 && memcmp(hh, hash, TS_HASH_LEN) == 0) {
 			ts_report_clear(&r);
 			v->status = TS_ST_HELD;
 			snprintf(v->reason, sizeof(v->reason), "already held");
