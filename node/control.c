@@ -74,6 +74,24 @@ put_fn(ts_txn *t, void *arg)
 	return ts_audit_put(t, line);
 }
 
+int
+control_apply(struct node *n, const ts_msg *m, char *why, size_t whylen)
+{
+	struct put_ctx pc = { m };
+	int rc;
+
+	if ((rc = ts_store_write(n->st, put_fn, &pc)) != 0) {
+		snprintf(why, whylen, "not stored: %s", ts_strerror(rc));
+		log_warnx("control: put %s: %s", m->period, why);
+		return rc;
+	}
+	snprintf(why, whylen, "stored %zu values for %s at %s", m->nvalues,
+	    m->period, n->cfg.unit);
+	log_info("control: %s", why);
+	rollup_mark(n);
+	return 0;
+}
+
 static void
 reply(struct node *n, int code, const char *reason)
 {
@@ -134,17 +152,7 @@ control_on_readable(struct node *n)
 		ts_msg_clear(&m);
 		return;
 	}
-	struct put_ctx pc = { &m };
-	if ((rc = ts_store_write(n->st, put_fn, &pc)) != 0) {
-		snprintf(why, sizeof(why), "not stored: %s", ts_strerror(rc));
-		log_warnx("control: put %s: %s", m.period, why);
-		reply(n, rc == TS_ENOSPC ? TS_ST_RETRY : TS_ST_MALFORMED, why);
-	} else {
-		snprintf(why, sizeof(why), "stored %zu values for %s at %s",
-		    m.nvalues, m.period, n->cfg.unit);
-		log_info("control: %s", why);
-		rollup_mark(n);
-		reply(n, 0, why);
-	}
+	rc = control_apply(n, &m, why, sizeof(why));
+	reply(n, rc == 0 ? 0 : rc == TS_ENOSPC ? TS_ST_RETRY : TS_ST_MALFORMED, why);
 	ts_msg_clear(&m);
 }

@@ -99,6 +99,21 @@ node_deadline_ms(const struct node *n, const char *period, int child_level)
 	return (uint64_t)(day * 86400000 - vn_offset_ms);
 }
 
+static uint64_t real_wall(void *ctx) { (void)ctx; return ts_now_ms(); }
+static uint64_t real_mono(void *ctx) { (void)ctx; return ts_mono_ms(); }
+
+void
+node_io_zmq(struct node *n)
+{
+	n->io.ctx = n;
+	n->io.wall_ms = real_wall;
+	n->io.mono_ms = real_mono;
+	n->io.up_open = uplink_zmq_open;
+	n->io.up_close = uplink_zmq_close;
+	n->io.up_send = uplink_zmq_send;
+	n->io.down_send = downlink_zmq_send;
+}
+
 struct meta_link { const char *state; uint64_t now; };
 
 static int
@@ -117,11 +132,24 @@ meta_link_fn(ts_txn *t, void *arg)
 void
 node_meta_link(struct node *n, const char *state)
 {
-	struct meta_link ml = { state, ts_now_ms() };
+	struct meta_link ml = { state, node_wall(n) };
 	int rc;
 
 	if ((rc = ts_store_write(n->st, meta_link_fn, &ml)) != 0)
 		log_warnx("store: recording link state: %s", ts_strerror(rc));
+}
+
+int
+node_meta_add(ts_txn *t, const char *name, uint64_t delta)
+{
+	uint64_t v;
+	int rc;
+
+	if (delta == 0)
+		return 0;
+	if ((rc = ts_meta_get_u64(t, name, &v)) != 0)
+		return rc;
+	return ts_meta_put_u64(t, name, v + delta);
 }
 
 struct meta_ident { const struct node *n; };
@@ -144,6 +172,24 @@ meta_ident_fn(ts_txn *t, void *arg)
 	return ts_meta_put(t, "topo", n->topo->version, strlen(n->topo->version));
 }
 
+/* Record which unit and topology this store serves; refuse a store
+ * that belongs to another unit (a mixed-up data directory). */
+int
+node_store_ident(struct node *n)
+{
+	struct meta_ident mi = { n };
+	int rc;
+
+	if ((rc = ts_store_write(n->st, meta_ident_fn, &mi)) != 0) {
+		if (rc == TS_EINVAL)
+			log_warnx("store of %s belongs to another unit", n->cfg.unit);
+		else
+			log_warnx("store of %s: %s", n->cfg.unit, ts_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 node_setup(struct node *n)
 {
@@ -154,6 +200,7 @@ node_setup(struct node *n)
 		log_warnx("libsodium failed to initialise");
 		return -1;
 	}
+	node_io_zmq(n);
 	if (ts_topo_load(&n->topo, n->cfg.topology, err, sizeof(err)) != 0) {
 		log_warnx("%s", err);
 		return -1;
@@ -200,16 +247,7 @@ node_setup(struct node *n)
 		log_warnx("store %s: %s", path, ts_strerror(rc));
 		return -1;
 	}
-	struct meta_ident mi = { n };
-	if ((rc = ts_store_write(n->st, meta_ident_fn, &mi)) != 0) {
-		if (rc == TS_EINVAL)
-			log_warnx("store %s belongs to another unit than %s", path,
-			    n->cfg.unit);
-		else
-			log_warnx("store %s: %s", path, ts_strerror(rc));
-		return -1;
-	}
-	return 0;
+	return node_store_ident(n);
 }
 
 static void
@@ -243,6 +281,19 @@ reload_keys(struct node *n)
 	ts_keys_free(&n->keys);
 	n->keys = k;
 	log_info("SIGHUP: reloaded %zu keys from %s", k->nkeys, n->cfg.keys);
+	/* The parent rotated its key: the next connection uses the newest
+	 * valid line (the current one stays up until it breaks). */
+	if (n->has_parent) {
+		const ts_key *pk[4];
+		size_t np = ts_keys_sign_for(n->keys,
+		    n->topo->units[n->topo->units[n->self].parent].code,
+		    node_wall(n) / 1000, pk, 4);
+		if (np > 0)
+			memcpy(n->parent_curve, pk[np > 4 ? 3 : np - 1]->curve_bin, 32);
+		else
+			log_warnx("SIGHUP: no valid key for the parent in %s; "
+			    "keeping the one in use", n->cfg.keys);
+	}
 }
 
 static long
@@ -301,7 +352,7 @@ daemon_run(struct node *n)
 	while (!n->stop) {
 		zmq_pollitem_t items[4];
 		int ni = 0, izap = -1, irt = -1, idl = -1, ictl = -1, r;
-		uint64_t now = ts_mono_ms();
+		uint64_t now = node_mono(n);
 
 		if (n->reload)
 			reload_keys(n);
@@ -325,7 +376,7 @@ daemon_run(struct node *n)
 			uplink_on_readable(n);
 		if (ictl >= 0 && (items[ictl].revents & ZMQ_POLLIN))
 			control_on_readable(n);
-		now = ts_mono_ms();
+		now = node_mono(n);
 		rollup_tick(n, now);
 		if (n->has_parent)
 			uplink_tick(n, now);

@@ -100,6 +100,30 @@ peer_add(struct node *n, const void *rid, size_t len, int unit)
 	return p;
 }
 
+static int
+zap_flush_fn(ts_txn *t, void *arg)
+{
+	return node_meta_add(t, "n_zap_denied", *(uint64_t *)arg);
+}
+
+/* ZAP denials not yet persisted by a PUSH txn: at most one small txn a
+ * second (a refused child retries with back-off, not in a tight loop). */
+static void
+zap_flush(struct node *n, uint64_t now)
+{
+	uint64_t delta = n->cnt.zap_denied - n->zap_flushed;
+	int rc;
+
+	if (delta == 0 || now < n->zap_flush_at)
+		return;
+	n->zap_flush_at = now + 1000;
+	if ((rc = ts_store_write(n->st, zap_flush_fn, &delta)) != 0) {
+		log_warnx("store: recording ZAP denials: %s", ts_strerror(rc));
+		return;
+	}
+	n->zap_flushed += delta;
+}
+
 /* Forget sessions that have been silent for a long time (their
  * connection is gone; a live child PINGs every heartbeat). */
 void
@@ -108,6 +132,7 @@ downlink_tick(struct node *n, uint64_t now)
 	uint64_t idle = (uint64_t)n->cfg.dead_ms * 4;
 	size_t i = 0;
 
+	zap_flush(n, now);
 	while (i < n->npeers) {
 		if (now > n->peers[i].last_rx && now - n->peers[i].last_rx > idle) {
 			log_debug("downlink: session of %s expired",
@@ -118,14 +143,21 @@ downlink_tick(struct node *n, uint64_t now)
 	}
 }
 
-static void
-send_to(struct node *n, const void *rid, size_t rid_len)
+void
+downlink_zmq_send(struct node *n, const void *rid, size_t rid_len,
+    const uint8_t *p, size_t len)
 {
 	if (zmq_send(n->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
-	    zmq_send(n->router, n->tx.buf, n->tx.len, ZMQ_DONTWAIT) == -1) {
+	    zmq_send(n->router, p, len, ZMQ_DONTWAIT) == -1) {
 		/* EHOSTUNREACH: the child went away; it will HELLO again. */
 		log_debug("downlink: send: %s", zmq_strerror(zmq_errno()));
 	}
+}
+
+static void
+send_to(struct node *n, const void *rid, size_t rid_len)
+{
+	n->io.down_send(n, rid, rid_len, n->tx.buf, n->tx.len);
 }
 
 static void
@@ -210,7 +242,7 @@ on_hello(struct node *n, const void *rid, size_t rid_len, int sender,
 		return;
 	}
 	p->helloed = 1;
-	p->last_rx = ts_mono_ms();
+	p->last_rx = node_mono(n);
 	ts_buf_reset(&n->tx);
 	if (ts_msg_welcome(&n->tx, n->cfg.unit, w.held, w.nheld) == 0)
 		send_to(n, rid, rid_len);
@@ -235,6 +267,7 @@ struct push_ctx {
 	struct verdict *v;
 	size_t          stored, dirty;
 	uint64_t        forks, refused;
+	uint64_t        zap_delta;        /* ZAP denials flushed by this txn */
 };
 
 static int refuse(struct verdict *, int, const char *, ...)
@@ -286,7 +319,7 @@ check_one(ts_txn *t, struct push_ctx *pc, const ts_bytes *env, struct verdict *v
 	}
 	{
 		const ts_key *keys[8];
-		size_t nk = ts_keys_sign_for(n->keys, r.origin, (uint64_t)time(NULL), keys, 8), i;
+		size_t nk = ts_keys_sign_for(n->keys, r.origin, node_wall(n) / 1000, keys, 8), i;
 		int ok = 0;
 		if (nk > 8)
 			nk = 8;
@@ -355,7 +388,7 @@ check_one(ts_txn *t, struct push_ctx *pc, const ts_bytes *env, struct verdict *v
 
 	/* Accepted: store, advance the chain, track the newest per period,
 	 * relay upward, and mark our own report dirty if it is a child's. */
-	ts_chain nc = { .seq = r.seq, .recv_ms = ts_now_ms() };
+	ts_chain nc = { .seq = r.seq, .recv_ms = node_wall(n) };
 	ts_latest l;
 	memcpy(nc.hash, hash, TS_HASH_LEN);
 	if ((rc = ts_env_put(t, r.origin, r.seq, env->p, env->len)) != 0 ||
@@ -390,6 +423,34 @@ fail:
 	return rc;
 }
 
+/* Persisted counters for `tierctl metrics` (docs/STORE.md), in the
+ * batch's own txn: they count exactly what was committed. */
+static int
+push_counters(ts_txn *t, struct push_ctx *pc)
+{
+	uint64_t by[TS_ST_MAX_ + 1] = { 0 };
+	char name[40];
+	size_t i;
+	int rc, st;
+
+	for (i = 0; i < pc->m->nenvs; i++)
+		by[pc->v[i].status]++;
+	pc->zap_delta = pc->n->cnt.zap_denied - pc->n->zap_flushed;
+	if ((rc = node_meta_add(t, "n_received", pc->m->nenvs)) != 0 ||
+	    (rc = node_meta_add(t, "n_stored", by[TS_ST_STORED])) != 0 ||
+	    (rc = node_meta_add(t, "n_held", by[TS_ST_HELD])) != 0 ||
+	    (rc = node_meta_add(t, "n_relayed",
+	    pc->n->has_parent ? by[TS_ST_STORED] : 0)) != 0 ||
+	    (rc = node_meta_add(t, "n_zap_denied", pc->zap_delta)) != 0)
+		return rc;
+	for (st = TS_ST_HELD + 1; st <= TS_ST_MAX_; st++) {
+		snprintf(name, sizeof(name), "n_refused_%s", ts_status_name(st));
+		if ((rc = node_meta_add(t, name, by[st])) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int
 push_fn(ts_txn *t, void *arg)
 {
@@ -422,7 +483,7 @@ push_fn(ts_txn *t, void *arg)
 		    (rc = ts_meta_put_u64(t, "refused", x + pc->refused)) != 0)
 			return rc;
 	}
-	return 0;
+	return push_counters(t, pc);
 }
 
 static void
@@ -440,6 +501,8 @@ on_push(struct node *n, const void *rid, size_t rid_len, int sender, const ts_ms
 		return;
 	}
 	rc = ts_store_write(n->st, push_fn, &pc);
+	if (rc == 0)
+		n->zap_flushed += pc.zap_delta;
 	n->cnt.env_received += m->nenvs;
 	if (rc != 0) {
 		/* Nothing of the batch was stored: say so, child retries. */
@@ -484,14 +547,107 @@ on_push(struct node *n, const void *rid, size_t rid_len, int sender, const ts_ms
 	free(st);
 }
 
+/* One message from an authenticated child. */
+void
+downlink_on_msg(struct node *n, const void *rid, size_t rid_len, int sender,
+    const uint8_t *data, size_t len)
+{
+	ts_msg m;
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	rc = ts_msg_decode(data, len, &m);
+	if (rc != 0) {
+		char why[96];
+		snprintf(why, sizeof(why), "malformed message: %s", ts_strerror(rc));
+		log_warnx("downlink: from %s: %s (%zu bytes)",
+		    n->topo->units[sender].code, why, len);
+		send_err(n, rid, rid_len, ts_status_from_err(rc), why, "", 0);
+		return;
+	}
+	struct peer *p = peer_find(n, rid, rid_len);
+	if (p != NULL)
+		p->last_rx = node_mono(n);
+	switch (m.type) {
+	case TS_MSG_HELLO:
+		on_hello(n, rid, rid_len, sender, &m);
+		break;
+	case TS_MSG_PUSH:
+		if (p == NULL || !p->helloed) {
+			send_err(n, rid, rid_len, TS_ST_PROTOCOL, "HELLO first", "", 0);
+			break;
+		}
+		on_push(n, rid, rid_len, sender, &m);
+		break;
+	case TS_MSG_PING:
+		/* A PING on a connection we have no session for means
+		 * we restarted: make the child HELLO again now rather
+		 * than wait for ACKs that will never come. */
+		if (p == NULL || !p->helloed) {
+			send_err(n, rid, rid_len, TS_ST_PROTOCOL, "HELLO first", "", 0);
+			break;
+		}
+		ts_buf_reset(&n->tx);
+		if (ts_msg_ping(&n->tx, TS_MSG_PONG, m.time_ms) == 0)
+			send_to(n, rid, rid_len);
+		break;
+	case TS_MSG_ERR:
+		log_warnx("downlink: child %s says: %s (%s)",
+		    n->topo->units[sender].code, ts_status_name(m.code), m.reason);
+		break;
+	default:
+		send_err(n, rid, rid_len, TS_ST_PROTOCOL,
+		    "message type not valid towards a parent", "", 0);
+	}
+	ts_msg_clear(&m);
+}
+
+/*
+ * Is the CURVE key this connection authenticated with still valid?  ZAP
+ * checks keys only at the handshake; after a revocation (keys file
+ * reloaded) or the end of a rotation overlap the connection would stay
+ * up.  zap.c puts the key into the connection's metadata (X-Curve-Key);
+ * a connection whose key is gone loses its session, gets one ERR and is
+ * ignored from then on, so the child's link times out and its next
+ * handshake is refused by ZAP.
+ */
+static int
+conn_key_valid(struct node *n, zmq_msg_t *body, int sender, const void *rid,
+    size_t rid_len)
+{
+	const char *z85 = zmq_msg_gets(body, "X-Curve-Key");
+	const ts_key *k;
+	struct peer *p;
+	uint8_t pk[32];
+
+	if (z85 == NULL || strlen(z85) != TS_CURVE_Z85_LEN ||
+	    ts_z85_decode32(z85, pk) != 0)
+		return 1;           /* admitted by ZAP; nothing more to check */
+	k = ts_keys_by_curve(n->keys, pk, node_wall(n) / 1000);
+	if (k != NULL && strcmp(k->code, n->topo->units[sender].code) == 0)
+		return 1;
+	if ((p = peer_find(n, rid, rid_len)) == NULL &&
+	    (p = peer_add(n, rid, rid_len, sender)) == NULL)
+		return 0;
+	if (!p->revoked) {
+		log_warnx("downlink: CURVE key %s of %s is revoked or expired: "
+		    "session dropped", z85, n->topo->units[sender].code);
+		p->revoked = 1;
+		p->helloed = 0;
+		p->last_rx = node_mono(n);
+		send_err(n, rid, rid_len, TS_ST_UNKNOWN,
+		    "your CURVE key was revoked or has expired", "", 0);
+	}
+	return 0;
+}
+
 void
 downlink_on_readable(struct node *n)
 {
 	/* Bounded drain so one busy child cannot starve timers. */
 	for (int k = 0; k < 64; k++) {
 		zmq_msg_t rid, body;
-		ts_msg m;
-		int rc, sender;
+		int sender;
 
 		if (zmq_msg_init(&rid) == -1)
 			return;
@@ -524,6 +680,8 @@ downlink_on_readable(struct node *n)
 			goto next;
 		}
 		{
+			/* The sender is who ZAP says the CURVE key belongs
+			 * to, never what the message claims. */
 			const char *uid = zmq_msg_gets(&body, "User-Id");
 			sender = uid != NULL ? ts_topo_find(n->topo, uid) : -1;
 		}
@@ -531,54 +689,11 @@ downlink_on_readable(struct node *n)
 			log_warnx("downlink: message without an authenticated unit");
 			goto next;
 		}
-		memset(&m, 0, sizeof(m));
-		rc = ts_msg_decode(zmq_msg_data(&body), zmq_msg_size(&body), &m);
-		if (rc != 0) {
-			char why[96];
-			snprintf(why, sizeof(why), "malformed message: %s", ts_strerror(rc));
-			log_warnx("downlink: from %s: %s (%zu bytes)",
-			    n->topo->units[sender].code, why, zmq_msg_size(&body));
-			send_err(n, zmq_msg_data(&rid), zmq_msg_size(&rid),
-			    ts_status_from_err(rc), why, "", 0);
+		if (!conn_key_valid(n, &body, sender, zmq_msg_data(&rid),
+		    zmq_msg_size(&rid)))
 			goto next;
-		}
-		struct peer *p = peer_find(n, zmq_msg_data(&rid), zmq_msg_size(&rid));
-		if (p != NULL)
-			p->last_rx = ts_mono_ms();
-		switch (m.type) {
-		case TS_MSG_HELLO:
-			on_hello(n, zmq_msg_data(&rid), zmq_msg_size(&rid), sender, &m);
-			break;
-		case TS_MSG_PUSH:
-			if (p == NULL || !p->helloed) {
-				send_err(n, zmq_msg_data(&rid), zmq_msg_size(&rid),
-				    TS_ST_PROTOCOL, "HELLO first", "", 0);
-				break;
-			}
-			on_push(n, zmq_msg_data(&rid), zmq_msg_size(&rid), sender, &m);
-			break;
-		case TS_MSG_PING:
-			/* A PING on a connection we have no session for means
-			 * we restarted: make the child HELLO again now rather
-			 * than wait for ACKs that will never come. */
-			if (p == NULL || !p->helloed) {
-				send_err(n, zmq_msg_data(&rid), zmq_msg_size(&rid),
-				    TS_ST_PROTOCOL, "HELLO first", "", 0);
-				break;
-			}
-			ts_buf_reset(&n->tx);
-			if (ts_msg_ping(&n->tx, TS_MSG_PONG, m.time_ms) == 0)
-				send_to(n, zmq_msg_data(&rid), zmq_msg_size(&rid));
-			break;
-		case TS_MSG_ERR:
-			log_warnx("downlink: child %s says: %s (%s)",
-			    n->topo->units[sender].code, ts_status_name(m.code), m.reason);
-			break;
-		default:
-			send_err(n, zmq_msg_data(&rid), zmq_msg_size(&rid), TS_ST_PROTOCOL,
-			    "message type not valid towards a parent", "", 0);
-		}
-		ts_msg_clear(&m);
+		downlink_on_msg(n, zmq_msg_data(&rid), zmq_msg_size(&rid), sender,
+		    zmq_msg_data(&body), zmq_msg_size(&body));
 next:
 		zmq_msg_close(&rid);
 		zmq_msg_close(&body);

@@ -41,7 +41,27 @@ struct peer {              /* a child's session, keyed by routing id     */
 	size_t   rid_len;
 	int      unit;         /* topology index of the authenticated child */
 	int      helloed;
+	int      revoked;      /* its CURVE key is no longer valid: ignored */
 	uint64_t last_rx;      /* mono ms                                   */
+};
+
+/*
+ * The node's outside world.  The daemon plugs in ZeroMQ and the real
+ * clocks (daemon.c, uplink.c, downlink.c); the simulator (tests/sim.c)
+ * plugs in a seeded fake network and a virtual clock, and drives the
+ * same logic through uplink_on_msg / downlink_on_msg / *_tick.
+ */
+struct node;
+struct node_io {
+	void     *ctx;
+	uint64_t (*wall_ms)(void *ctx);         /* ms since the epoch        */
+	uint64_t (*mono_ms)(void *ctx);         /* monotonic ms              */
+	int      (*up_open)(struct node *n);    /* connect to the parent     */
+	void     (*up_close)(struct node *n);   /* drop that connection      */
+	/* 0 = handed to the transport, -1 = not sent (link not up) */
+	int      (*up_send)(struct node *n, const uint8_t *p, size_t len);
+	void     (*down_send)(struct node *n, const void *rid, size_t rid_len,
+	                      const uint8_t *p, size_t len);
 };
 
 struct counters {
@@ -87,16 +107,28 @@ struct node {
 	uint64_t    dirty_first, dirty_last;
 
 	int         checkonly;
+	struct node_io io;
 	volatile int stop;
 	volatile int reload;
 	ts_buf      tx;                      /* scratch for encoding      */
 	struct counters cnt;
+	/* ZAP denials are counted in memory (zap.c) and added to meta
+	 * n_zap_denied by the next PUSH txn or a small periodic txn. */
+	uint64_t    zap_flushed, zap_flush_at;
 };
 
+static inline uint64_t node_wall(const struct node *n) { return n->io.wall_ms(n->io.ctx); }
+static inline uint64_t node_mono(const struct node *n) { return n->io.mono_ms(n->io.ctx); }
+
 /* daemon.c */
+void node_io_zmq(struct node *n);        /* the real transport + clocks */
+int  node_store_ident(struct node *n);   /* record unit/topology in meta */
 int  daemon_run(struct node *n);
 uint64_t node_deadline_ms(const struct node *n, const char *period, int child_level);
 void node_meta_link(struct node *n, const char *state);
+/* Add delta to the u64 counter `name` in meta (persisted counters read
+ * by `tierctl metrics`, docs/STORE.md).  delta 0 writes nothing. */
+int  node_meta_add(ts_txn *t, const char *name, uint64_t delta);
 
 /* uplink.c */
 int  uplink_init(struct node *n);
@@ -104,6 +136,10 @@ void uplink_close(struct node *n);
 void uplink_on_readable(struct node *n);
 void uplink_tick(struct node *n, uint64_t now);
 void uplink_kick(struct node *n);        /* new outbox entries exist   */
+void uplink_on_msg(struct node *n, const uint8_t *p, size_t len);
+int  uplink_zmq_open(struct node *n);
+void uplink_zmq_close(struct node *n);
+int  uplink_zmq_send(struct node *n, const uint8_t *p, size_t len);
 uint64_t uplink_next_timer(const struct node *n, uint64_t now);
 
 /* downlink.c */
@@ -111,6 +147,11 @@ int  downlink_init(struct node *n);
 void downlink_close(struct node *n);
 void downlink_on_readable(struct node *n);
 void downlink_tick(struct node *n, uint64_t now);
+/* One message from an authenticated child (sender = topology index). */
+void downlink_on_msg(struct node *n, const void *rid, size_t rid_len,
+                     int sender, const uint8_t *p, size_t len);
+void downlink_zmq_send(struct node *n, const void *rid, size_t rid_len,
+                       const uint8_t *p, size_t len);
 
 /* zap.c */
 int  zap_init(struct node *n);
@@ -127,5 +168,7 @@ uint64_t rollup_next_timer(const struct node *n, uint64_t now);
 int  control_init(struct node *n);
 void control_close(struct node *n);
 void control_on_readable(struct node *n);
+/* Apply a decoded CTL_PUT / CTL_REPLACE; why receives the outcome. */
+int  control_apply(struct node *n, const ts_msg *m, char *why, size_t whylen);
 
 #endif

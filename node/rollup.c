@@ -105,7 +105,7 @@ emit_period(ts_txn *t, struct node *n, const char *period, uint64_t *seq_io,
 	ts_prov *prov = NULL;
 	ts_value *own = NULL;
 	size_t nown = 0, nprov = 0;
-	uint64_t now = ts_now_ms();
+	uint64_t now = node_wall(n);
 	ts_latest mine;
 	int c, rc, have_mine;
 
@@ -250,7 +250,7 @@ emit_fn(ts_txn *t, void *arg)
 void
 rollup_mark(struct node *n)
 {
-	uint64_t now = ts_mono_ms();
+	uint64_t now = node_mono(n);
 
 	if (n->dirty_first == 0)
 		n->dirty_first = now;

@@ -46,8 +46,8 @@ flight_clear(struct node *n)
 	n->up_cursor = 0;          /* resend from the oldest entry */
 }
 
-static int
-socket_open(struct node *n)
+int
+uplink_zmq_open(struct node *n)
 {
 	uint8_t pk[32], sk[32];
 	int linger = 0, one = 1, hwm = 1000;
@@ -83,12 +83,25 @@ socket_open(struct node *n)
 	return 0;
 }
 
-static void
-socket_close(struct node *n)
+void
+uplink_zmq_close(struct node *n)
 {
 	if (n->dealer != NULL && zmq_close(n->dealer) == -1)
 		log_warnx("uplink: zmq_close: %s", zmq_strerror(zmq_errno()));
 	n->dealer = NULL;
+}
+
+int
+uplink_zmq_send(struct node *n, const uint8_t *p, size_t len)
+{
+	if (n->dealer == NULL)
+		return -1;
+	if (zmq_send(n->dealer, p, len, ZMQ_DONTWAIT) == -1) {
+		if (zmq_errno() != EAGAIN)
+			log_warnx("uplink: send: %s", zmq_strerror(zmq_errno()));
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -96,15 +109,10 @@ send_tx(struct node *n)
 {
 	/* The attempt counts for the heartbeat timer either way, so a link
 	 * that is not up yet is retried on a short timer, not spun on. */
-	n->up_last_tx = ts_mono_ms();
+	n->up_last_tx = node_mono(n);
 	n->up_tx_failed = 1;
-	if (n->dealer == NULL)
+	if (n->io.up_send(n, n->tx.buf, n->tx.len) != 0)
 		return -1;
-	if (zmq_send(n->dealer, n->tx.buf, n->tx.len, ZMQ_DONTWAIT) == -1) {
-		if (zmq_errno() != EAGAIN)
-			log_warnx("uplink: send: %s", zmq_strerror(zmq_errno()));
-		return -1;
-	}
 	n->up_tx_failed = 0;
 	return 0;
 }
@@ -121,7 +129,7 @@ send_hello(struct node *n)
 static void
 link_reset(struct node *n, const char *why)
 {
-	uint64_t now = ts_mono_ms();
+	uint64_t now = node_mono(n);
 
 	if (n->up_state == UP_READY) {
 		log_warnx("uplink: link to %s down: %s", n->cfg.parent, why);
@@ -129,7 +137,7 @@ link_reset(struct node *n, const char *why)
 	} else
 		log_debug("uplink: %s", why);
 	flight_clear(n);
-	socket_close(n);
+	n->io.up_close(n);
 	n->up_state = UP_IDLE;
 	if (n->up_backoff == 0)
 		n->up_backoff = (uint64_t)n->cfg.reconnect_min_ms;
@@ -143,19 +151,19 @@ link_reset(struct node *n, const char *why)
 static void
 link_start(struct node *n)
 {
-	if (socket_open(n) != 0) {
+	if (n->io.up_open(n) != 0) {
 		link_reset(n, "cannot open socket");
 		return;
 	}
 	n->up_state = UP_HELLO;
-	n->up_last_rx = ts_mono_ms();      /* dead_ms counts from here */
+	n->up_last_rx = node_mono(n);      /* dead_ms counts from here */
 	send_hello(n);
 }
 
 int
 uplink_init(struct node *n)
 {
-	n->batch_next = ts_now_ms();       /* distinct across restarts */
+	n->batch_next = node_wall(n);       /* distinct across restarts */
 	n->up_state = UP_IDLE;
 	n->up_next_try = 0;
 	node_meta_link(n, "down");
@@ -167,7 +175,8 @@ void
 uplink_close(struct node *n)
 {
 	flight_clear(n);
-	socket_close(n);
+	if (n->io.up_close != NULL)
+		n->io.up_close(n);
 }
 
 /* ---- pushing ---- */
@@ -215,7 +224,7 @@ static void
 push_some(struct node *n)
 {
 	while (n->up_state == UP_READY && n->nflight < (size_t)n->cfg.window &&
-	    ts_mono_ms() >= n->up_retry_at) {
+	    node_mono(n) >= n->up_retry_at) {
 		struct fill_ctx f = { .n = n, .max = (size_t)n->cfg.batch_max };
 		ts_txn *t;
 		size_t i;
@@ -335,7 +344,10 @@ ack_fn(ts_txn *t, void *arg)
 			a->dead++;
 		}
 	}
-	return ts_meta_put_u64(t, "last_ack_ms", ts_now_ms());
+	if ((rc = node_meta_add(t, "n_acked", a->deleted)) != 0 ||
+	    (rc = node_meta_add(t, "n_dead", a->dead)) != 0)
+		return rc;
+	return ts_meta_put_u64(t, "last_ack_ms", node_wall(a->n));
 }
 
 static void
@@ -362,7 +374,7 @@ on_ack(struct node *n, const ts_msg *m)
 		 * parent answers "held". */
 		log_warnx("uplink: cannot record ACK: %s", ts_strerror(rc));
 		flight_clear(n);
-		n->up_retry_at = ts_mono_ms() + 1000;
+		n->up_retry_at = node_mono(n) + 1000;
 		return;
 	}
 	n->cnt.acks_received++;
@@ -381,7 +393,7 @@ on_ack(struct node *n, const ts_msg *m)
 			n->up_backoff = (uint64_t)n->cfg.reconnect_min_ms;
 		else if ((n->up_backoff *= 2) > (uint64_t)n->cfg.reconnect_max_ms)
 			n->up_backoff = (uint64_t)n->cfg.reconnect_max_ms;
-		n->up_retry_at = ts_mono_ms() + n->up_backoff;
+		n->up_retry_at = node_mono(n) + n->up_backoff;
 		return;
 	}
 	n->up_backoff = 0;
@@ -476,12 +488,52 @@ on_welcome(struct node *n, ts_msg *m)
 }
 
 void
+uplink_on_msg(struct node *n, const uint8_t *p, size_t len)
+{
+	ts_msg m;
+	int rc;
+
+	n->up_last_rx = node_mono(n);
+	memset(&m, 0, sizeof(m));
+	if ((rc = ts_msg_decode(p, len, &m)) != 0) {
+		log_warnx("uplink: malformed message from parent: %s", ts_strerror(rc));
+		link_reset(n, "malformed message from parent");
+		return;
+	}
+	switch (m.type) {
+	case TS_MSG_WELCOME:
+		if (n->up_state == UP_HELLO)
+			on_welcome(n, &m);
+		break;
+	case TS_MSG_ACK:
+		if (n->up_state == UP_READY)
+			on_ack(n, &m);
+		break;
+	case TS_MSG_PONG:
+		break;
+	case TS_MSG_ERR:
+		if (m.code == TS_ST_PROTOCOL) {
+			log_info("uplink: parent says '%s': saying HELLO again", m.reason);
+			flight_clear(n);
+			n->up_state = UP_HELLO;
+			send_hello(n);
+		} else if (m.origin[0] != '\0')
+			log_warnx("uplink: parent refused %s seq %llu: %s: %s", m.origin,
+			    (unsigned long long)m.seq, ts_status_name(m.code), m.reason);
+		else
+			log_warnx("uplink: parent: %s: %s", ts_status_name(m.code), m.reason);
+		break;
+	default:
+		log_warnx("uplink: unexpected message type %d from parent", m.type);
+	}
+	ts_msg_clear(&m);
+}
+
+void
 uplink_on_readable(struct node *n)
 {
 	for (int k = 0; k < 64 && n->dealer != NULL; k++) {
 		zmq_msg_t msg;
-		ts_msg m;
-		int rc;
 
 		if (zmq_msg_init(&msg) == -1)
 			return;
@@ -491,43 +543,13 @@ uplink_on_readable(struct node *n)
 			zmq_msg_close(&msg);
 			return;
 		}
-		n->up_last_rx = ts_mono_ms();
-		memset(&m, 0, sizeof(m));
-		rc = zmq_msg_more(&msg) ? TS_EMALFORMED :
-		    ts_msg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &m);
-		zmq_msg_close(&msg);
-		if (rc != 0) {
-			log_warnx("uplink: malformed message from parent: %s", ts_strerror(rc));
-			link_reset(n, "malformed message from parent");
+		if (zmq_msg_more(&msg)) {
+			zmq_msg_close(&msg);
+			link_reset(n, "multi-frame message from parent");
 			return;
 		}
-		switch (m.type) {
-		case TS_MSG_WELCOME:
-			if (n->up_state == UP_HELLO)
-				on_welcome(n, &m);
-			break;
-		case TS_MSG_ACK:
-			if (n->up_state == UP_READY)
-				on_ack(n, &m);
-			break;
-		case TS_MSG_PONG:
-			break;
-		case TS_MSG_ERR:
-			if (m.code == TS_ST_PROTOCOL) {
-				log_info("uplink: parent says '%s': saying HELLO again", m.reason);
-				flight_clear(n);
-				n->up_state = UP_HELLO;
-				send_hello(n);
-			} else if (m.origin[0] != '\0')
-				log_warnx("uplink: parent refused %s seq %llu: %s: %s", m.origin,
-				    (unsigned long long)m.seq, ts_status_name(m.code), m.reason);
-			else
-				log_warnx("uplink: parent: %s: %s", ts_status_name(m.code), m.reason);
-			break;
-		default:
-			log_warnx("uplink: unexpected message type %d from parent", m.type);
-		}
-		ts_msg_clear(&m);
+		uplink_on_msg(n, zmq_msg_data(&msg), zmq_msg_size(&msg));
+		zmq_msg_close(&msg);
 	}
 }
 
@@ -578,7 +600,7 @@ uplink_tick(struct node *n, uint64_t now)
 		push_some(n);
 		if (elapsed(now, n->up_last_tx) >= (uint64_t)n->cfg.heartbeat_ms) {
 			ts_buf_reset(&n->tx);
-			if (ts_msg_ping(&n->tx, TS_MSG_PING, ts_now_ms()) == 0)
+			if (ts_msg_ping(&n->tx, TS_MSG_PING, node_wall(n)) == 0)
 				(void)send_tx(n);
 		}
 		break;
