@@ -12,6 +12,7 @@
  *  - values handed out as ts_bytes point into the map and die with the txn.
  */
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -362,7 +363,7 @@ ts_store_open(ts_store **sp, const char *dir, unsigned flags,
 	if (sp == NULL)
 		return TS_EINVAL;
 	*sp = NULL;
-	if (dir == NULL || *dir == '\0' || (flags & ~TS_STORE_RDONLY) != 0)
+	if (dir == NULL || *dir == '\0' || (flags & ~(TS_STORE_RDONLY | TS_STORE_NOLOCK)) != 0)
 		return TS_EINVAL;
 	if (mapsize == 0)
 		mapsize = MAPSIZE_DEFAULT;
@@ -404,7 +405,8 @@ ts_store_open(ts_store **sp, const char *dir, unsigned flags,
 		rc = store_err(NULL, "mdb_env_set_mapsize", rc);
 		goto fail;
 	}
-	envflags = MDB_NOTLS | (s->rdonly ? MDB_RDONLY : 0);
+	envflags = MDB_NOTLS | (s->rdonly ? MDB_RDONLY : 0) |
+	    ((flags & TS_STORE_NOLOCK) ? MDB_NOLOCK : 0);
 	if ((rc = mdb_env_open(s->env, dir, envflags, 0600)) != 0) {
 		if (s->rdonly && rc == ENOENT) {
 			/* tierctl pointed at a node with no store yet. */
@@ -422,7 +424,8 @@ ts_store_open(ts_store **sp, const char *dir, unsigned flags,
 	 * Slots of readers that died inside a txn (tierctl killed -9) pin
 	 * old pages forever: the file would only grow.  Clear them now.
 	 */
-	if ((rc = mdb_reader_check(s->env, &dead)) != 0) {
+	if (!(flags & TS_STORE_NOLOCK) &&
+	    (rc = mdb_reader_check(s->env, &dead)) != 0) {
 		rc = store_err(NULL, "mdb_reader_check", rc);
 		goto fail;
 	}
@@ -505,6 +508,47 @@ ts_store_mapsize(const ts_store *s)
 	return info.me_mapsize;
 }
 
+int
+ts_store_reader_check(ts_store *s, int *cleared)
+{
+	int dead = 0, rc;
+
+	if (cleared != NULL)
+		*cleared = 0;
+	if (s == NULL)
+		return TS_EINVAL;
+	if ((rc = mdb_reader_check(s->env, &dead)) != 0)
+		return store_err(NULL, "mdb_reader_check", rc);
+	if (dead > 0) {
+		const char *path = NULL;
+		(void)mdb_env_get_path(s->env, &path);
+		log_info("store: %s: cleared %d stale reader slot(s)",
+		    path != NULL ? path : "?", dead);
+	}
+	if (cleared != NULL)
+		*cleared = dead;
+	return 0;
+}
+
+/*
+ * A commit whose page write came back short returns EIO from LMDB (it
+ * cannot tell a short pwrite from a disk error).  On a filesystem with
+ * (almost) no space left that is a full disk: report TS_ENOSPC, so
+ * children get "retry" and tierctl "disk or map full", not "store error".
+ * The txn is rolled back either way (the meta page is written last).
+ */
+static int
+fs_full(ts_store *s)
+{
+	const char *path = NULL;
+	struct statvfs sv;
+
+	if (mdb_env_get_path(s->env, &path) != 0 || path == NULL ||
+	    statvfs(path, &sv) == -1)
+		return 0;
+	return (uint64_t)sv.f_bavail * sv.f_frsize < ((uint64_t)1 << 20);
+}
+
 /* Double the map (up to mapsize_max).  No txn of ours may be open. */
 static int
 grow_map(ts_store *s)
@@ -578,6 +622,11 @@ ts_store_write(ts_store *s, ts_write_fn fn, void *arg)
 			if ((rc = grow_map(s)) != 0)
 				return rc;
 			continue;
+		}
+		if (mrc == EIO && fs_full(s)) {
+			log_warnx("store: mdb_txn_commit: short write, the "
+			    "filesystem is full: nothing of this txn was kept");
+			return TS_ENOSPC;
 		}
 		return store_err(NULL, "mdb_txn_commit", mrc);
 	}

@@ -30,6 +30,10 @@ typedef struct ts_store ts_store;
 typedef struct ts_txn   ts_txn;
 
 #define TS_STORE_RDONLY  0x1
+/* No lock file (MDB_NOLOCK): ONLY for one process with one thread that
+ * owns the store alone, e.g. the simulator with thousands of stores;
+ * never for a daemon that tierctl may read concurrently. */
+#define TS_STORE_NOLOCK  0x2
 
 /* Open (creating unless RDONLY) the environment in directory dir
  * (created 0700 if missing).  mapsize is the initial map size in bytes
@@ -57,6 +61,12 @@ void ts_store_read_end(ts_txn **t);
 
 /* Number of map growths, current map size: for status and tests. */
 size_t ts_store_mapsize(const ts_store *s);
+
+/* Clear the reader slots of dead processes (mdb_reader_check), as at
+ * open; *cleared (may be NULL) = how many.  A long-running writer calls
+ * it periodically: one dead reader's slot pins every page freed after
+ * its snapshot, and data.mdb would grow with every write. */
+int ts_store_reader_check(ts_store *s, int *cleared);
 
 /* ---- meta ---- */
 int ts_meta_get(ts_txn *t, const char *name, ts_bytes *val); /* borrowed until txn ends */

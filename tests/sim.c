@@ -1,0 +1,891 @@
+/*
+ * tiersync-sim: many nodes' real logic in one process (DESIGN "Node
+ * inside", after FoundationDB's and TigerBeetle's simulators).
+ *
+ * Every node is the daemon's own code (node/uplink.c, downlink.c,
+ * rollup.c, control.c) with its own LMDB store; only struct node_io is
+ * swapped: a virtual clock and a seeded fake network that drops,
+ * duplicates and delays (so reorders) messages, partitions links for a
+ * while, and crashes nodes (all in-memory state lost, the store kept,
+ * as with kill -9) and restarts them.  One seed replays one run exactly.
+ *
+ * The workload puts values at every commune (several rounds: later
+ * rounds replace earlier ones); the run ends when national's report
+ * equals the sum of the communes' last values, or fails at a virtual
+ * deadline.  Then invariants are checked over every store: no fork, no
+ * dead letter, empty outboxes, and every commune's chain at national
+ * verifies (signatures and prev links).
+ *
+ * usage: tiersync-sim [--topology F] [--unit CODE | --all] [--seed N]
+ *        [--drop P] [--dup P] [--delay-ms N] [--crashes N]
+ *        [--partitions N] [--rounds N] [--max-virtual-s N] [--dir D]
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "tiersync/log.h"
+#include "node.h"
+
+/* ---- seeded PRNG (splitmix64): the run depends on the seed only ---- */
+
+static uint64_t rng_state;
+
+static uint64_t
+rng(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static double rng01(void) { return (double)(rng() >> 11) / 9007199254740992.0; }
+static uint64_t rng_below(uint64_t n) { return n ? rng() % n : 0; }
+
+/* ---- options ---- */
+
+static struct {
+	const char *topology, *unit, *dir;
+	uint64_t seed;
+	double   drop, dup;
+	unsigned delay_ms, crashes, partitions, rounds, max_virtual_s;
+	int      all, verbose;
+} opt = {
+	.topology = NULL, .unit = "109", .drop = 0.01, .dup = 0.01,
+	.delay_ms = 30, .crashes = 10, .partitions = 3, .rounds = 3,
+	.max_virtual_s = 3600,
+};
+
+/* ---- simulated nodes ---- */
+
+struct simnode {
+	struct node n;
+	int      unit;               /* topology index                    */
+	int      up;                 /* process running                   */
+	uint32_t epoch;              /* connection epoch (new on connect)  */
+	int      connected;          /* uplink socket open                */
+	uint64_t part_until;         /* link to parent cut until (virtual) */
+	ts_identity id;
+	char     dir[600];
+	uint32_t timer_ver;          /* invalidates stale timer events    */
+	int      st_open;            /* its LMDB environment is open      */
+	int      st_ref;             /* used since the clock hand passed  */
+	/* expected last values (communes only) */
+	uint64_t last_num[4], last_den[4];
+	int      has_values;
+};
+
+static struct simnode *nodes;
+static size_t nnodes;
+static int *node_of_unit;            /* topology index -> node index or -1 */
+static ts_topo *topo;
+static ts_keys *keys;
+static uint64_t vnow;                /* virtual ms since start           */
+static const uint64_t wall_base = 1764547200000ULL; /* 2025-12-01Z      */
+
+static struct {
+	uint64_t sent, delivered, dropped, duplicated, crashes, restarts,
+	    partitions, events, puts;
+} simstat;
+
+/*
+ * LMDB keeps two descriptors per environment; a whole country is more
+ * stores than the open-files limit allows.  Keep at most store_cap open
+ * and close the least recently used (clock / second chance): no txn
+ * spans events, so closing between events is invisible to the node.
+ */
+static size_t stores_open, store_cap, clock_hand;
+
+static void
+store_open(struct simnode *s)
+{
+	int rc;
+
+	s->st_ref = 1;
+	if (s->st_open)
+		return;
+	while (stores_open >= store_cap) {
+		struct simnode *v = &nodes[clock_hand];
+		clock_hand = (clock_hand + 1) % nnodes;
+		if (!v->st_open || v == s)
+			continue;
+		if (v->st_ref) {
+			v->st_ref = 0;
+			continue;
+		}
+		ts_store_close(&v->n.st);
+		v->st_open = 0;
+		stores_open--;
+	}
+	if ((rc = ts_store_open(&s->n.st, s->dir, TS_STORE_NOLOCK, 1 << 20,
+	    (size_t)1 << 36)) != 0)
+		fatalx("sim store %s: %s (%zu stores open, cap %zu)", s->dir,
+		    ts_strerror(rc), stores_open, store_cap);
+	s->st_open = 1;
+	stores_open++;
+}
+
+static void
+store_close(struct simnode *s)
+{
+	if (s->st_open) {
+		ts_store_close(&s->n.st);
+		s->st_open = 0;
+		stores_open--;
+	}
+}
+
+static uint64_t sim_wall(void *ctx) { (void)ctx; return wall_base + vnow; }
+static uint64_t sim_mono(void *ctx) { (void)ctx; return vnow + 1; }
+
+/* ---- event queue: a binary heap on (time, insertion order) ---- */
+
+enum ev_type { EV_DELIVER_UP, EV_DELIVER_DOWN, EV_TIMER, EV_PUT, EV_CRASH,
+               EV_RESTART, EV_PARTITION };
+
+struct ev {
+	uint64_t at, order;
+	int      type, node;
+	uint32_t epoch, ver;
+	uint8_t *msg;
+	size_t   len;
+	int      round;
+};
+
+static struct ev *heap;
+static size_t nheap, capheap;
+static uint64_t ev_order;
+
+static int
+ev_less(const struct ev *a, const struct ev *b)
+{
+	return a->at != b->at ? a->at < b->at : a->order < b->order;
+}
+
+static void
+ev_push(struct ev e)
+{
+	size_t i;
+
+	if (nheap == capheap) {
+		capheap = capheap ? capheap * 2 : 1024;
+		if ((heap = realloc(heap, capheap * sizeof(*heap))) == NULL)
+			fatal("realloc");
+	}
+	e.order = ev_order++;
+	i = nheap++;
+	while (i > 0 && ev_less(&e, &heap[(i - 1) / 2])) {
+		heap[i] = heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	heap[i] = e;
+}
+
+static struct ev
+ev_pop(void)
+{
+	struct ev top = heap[0], last = heap[--nheap];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= nheap)
+			break;
+		if (c + 1 < nheap && ev_less(&heap[c + 1], &heap[c]))
+			c++;
+		if (!ev_less(&heap[c], &last))
+			break;
+		heap[i] = heap[c];
+		i = c;
+	}
+	if (nheap > 0)
+		heap[i] = last;
+	return top;
+}
+
+static void
+schedule_timer(struct simnode *s)
+{
+	struct node *n = &s->n;
+	uint64_t due = vnow + 1000, x;
+
+	if (!s->up)
+		return;
+	if (n->has_parent && (x = uplink_next_timer(n, vnow + 1)) != 0 && x - 1 < due)
+		due = x - 1;
+	if ((x = rollup_next_timer(n, vnow + 1)) != 0 && x - 1 < due)
+		due = x - 1;
+	if (due <= vnow)
+		due = vnow + 1;
+	s->timer_ver++;
+	ev_push((struct ev){ .at = due, .type = EV_TIMER,
+	    .node = (int)(s - nodes), .ver = s->timer_ver });
+}
+
+/* ---- the fake network ---- */
+
+static uint64_t
+latency(void)
+{
+	/* Delay spread wide enough that later messages overtake earlier
+	 * ones: reordering comes from here. */
+	return 1 + rng_below(opt.delay_ms + 1);
+}
+
+static void
+net_send(int type, int to, uint32_t epoch, const uint8_t *p, size_t len)
+{
+	int copies = 1, i;
+
+	simstat.sent++;
+	if (rng01() < opt.drop) {
+		simstat.dropped++;
+		return;
+	}
+	if (rng01() < opt.dup) {
+		simstat.duplicated++;
+		copies = 2;
+	}
+	for (i = 0; i < copies; i++) {
+		struct ev e = { .at = vnow + latency(), .type = type, .node = to,
+		    .epoch = epoch, .len = len };
+		if ((e.msg = malloc(len ? len : 1)) == NULL)
+			fatal("malloc");
+		memcpy(e.msg, p, len);
+		ev_push(e);
+	}
+}
+
+static struct simnode *
+sim_of(struct node *n)
+{
+	return (struct simnode *)n;      /* n is the first member */
+}
+
+static int
+sim_up_open(struct node *n)
+{
+	struct simnode *s = sim_of(n);
+
+	s->connected = 1;
+	s->epoch++;                     /* a new connection, a new routing id */
+	return 0;
+}
+
+static void
+sim_up_close(struct node *n)
+{
+	sim_of(n)->connected = 0;
+}
+
+static int
+sim_up_send(struct node *n, const uint8_t *p, size_t len)
+{
+	struct simnode *s = sim_of(n);
+	int parent = node_of_unit[topo->units[s->unit].parent];
+
+	/* Like ZMQ_IMMEDIATE: nothing is queued towards a peer that is
+	 * not reachable; the outbox keeps it. */
+	if (!s->connected || !nodes[parent].up || vnow < s->part_until)
+		return -1;
+	net_send(EV_DELIVER_UP, (int)(s - nodes), s->epoch, p, len);
+	return 0;
+}
+
+/* The routing id of a child's connection: its node index and epoch. */
+static void
+sim_down_send(struct node *n, const void *rid, size_t rid_len,
+    const uint8_t *p, size_t len)
+{
+	uint32_t child, epoch;
+
+	(void)n;
+	if (rid_len != 8)
+		return;
+	memcpy(&child, rid, 4);
+	memcpy(&epoch, (const uint8_t *)rid + 4, 4);
+	if (vnow < nodes[child].part_until)
+		return;
+	net_send(EV_DELIVER_DOWN, (int)child, epoch, p, len);
+}
+
+/* ---- node life cycle ---- */
+
+static void
+node_boot(struct simnode *s)
+{
+	struct node *n = &s->n;
+	const ts_unit *u = &topo->units[s->unit];
+	char err[512], text[256];
+	int rc;
+
+	memset(n, 0, sizeof(*n));
+	snprintf(text, sizeof(text), "unit %s\ntopology /dev/null\nkeys /dev/null\n",
+	    u->code);
+	if (ts_config_parse(&n->cfg, "sim", s->dir, text, strlen(text), err,
+	    sizeof(err)) != 0)
+		fatalx("sim config: %s", err);
+	n->cfg.mapsize_mb = 1;          /* grows on demand */
+	n->topo = topo;
+	n->keys = keys;
+	n->self = s->unit;
+	n->id = s->id;
+	n->has_parent = u->parent >= 0;
+	if (n->has_parent)
+		snprintf(n->cfg.parent, sizeof(n->cfg.parent), "sim://%s",
+		    topo->units[u->parent].code);
+	n->io = (struct node_io){ .ctx = s, .wall_ms = sim_wall, .mono_ms = sim_mono,
+	    .up_open = sim_up_open, .up_close = sim_up_close,
+	    .up_send = sim_up_send, .down_send = sim_down_send };
+	(void)rc;
+	store_open(s);
+	if (node_store_ident(n) != 0)
+		fatalx("sim store ident %s", u->code);
+	if (rollup_recover(n) != 0)
+		fatalx("rollup_recover");
+	s->up = 1;
+	if (n->has_parent && uplink_init(n) != 0)
+		fatalx("uplink_init");
+	schedule_timer(s);
+}
+
+/* kill -9: every in-memory thing is gone, the committed store stays. */
+static void
+node_crash(struct simnode *s)
+{
+	struct node *n = &s->n;
+
+	if (!s->up)
+		return;
+	uplink_close(n);
+	downlink_close(n);
+	store_close(s);
+	ts_buf_free(&n->tx);
+	s->up = 0;
+	s->connected = 0;
+	s->timer_ver++;
+	simstat.crashes++;
+}
+
+/* ---- workload ---- */
+
+struct expect { uint64_t num[4], den[4]; size_t leaves; };
+static struct expect X;              /* sum of every leaf's last values  */
+static uint64_t puts_left;
+
+static const char *const inds[4] = { "9", "9", "14", "25" };
+static const char *const diss[4] = { "", "sex=f", "", "" };
+
+static void
+do_put(struct simnode *s, int round)
+{
+	ts_msg m;
+	ts_value v[4];
+	char why[256];
+	int i;
+
+	memset(&m, 0, sizeof(m));
+	memset(v, 0, sizeof(v));
+	m.type = TS_MSG_CTL_PUT;
+	snprintf(m.period, sizeof(m.period), "2025");
+	for (i = 0; i < 4; i++) {
+		snprintf(v[i].ind, sizeof(v[i].ind), "%s", inds[i]);
+		snprintf(v[i].dis, sizeof(v[i].dis), "%s", diss[i]);
+		v[i].den = 50 + rng_below(2000);
+		v[i].num = rng_below(v[i].den + 1);
+		if (i == 2)
+			v[i].den = 0;           /* a plain count */
+	}
+	m.values = v;
+	m.nvalues = 4;
+	if (control_apply(&s->n, &m, why, sizeof(why)) != 0)
+		fatalx("put at %s round %d: %s", topo->units[s->unit].code, round, why);
+	/* A put replaces the commune's previous values: keep the
+	 * expected national sums in step, independently of the nodes. */
+	for (i = 0; i < 4; i++) {
+		X.num[i] += v[i].num - s->last_num[i];
+		X.den[i] += v[i].den - s->last_den[i];
+		s->last_num[i] = v[i].num;
+		s->last_den[i] = v[i].den;
+	}
+	puts_left--;
+	s->has_values = 1;
+	simstat.puts++;
+	schedule_timer(s);
+}
+
+/* ---- checks ---- */
+
+static int
+national_report(ts_report *r)
+{
+	struct node *n = &nodes[node_of_unit[topo->root]].n;
+	ts_txn *t;
+	ts_latest l;
+	ts_bytes env;
+	ts_env_view v;
+	int rc;
+
+	if ((rc = ts_store_read_begin(n->st, &t)) != 0)
+		return rc;
+	if ((rc = ts_latest_get(t, topo->units[topo->root].code, "2025", &l)) == 0 &&
+	    (rc = ts_env_get(t, topo->units[topo->root].code, l.seq, &env)) == 0 &&
+	    (rc = ts_env_split(env.p, env.len, &v)) == 0)
+		rc = ts_report_decode(v.body, v.body_len, r);
+	ts_store_read_end(&t);
+	return rc;
+}
+
+static int
+national_exact(const struct expect *x, int show)
+{
+	ts_report r;
+	size_t i, j, ok = 0;
+
+	if (!nodes[node_of_unit[topo->root]].up)
+		return 0;
+	store_open(&nodes[node_of_unit[topo->root]]);
+	if (national_report(&r) != 0)
+		return 0;
+	for (i = 0; i < 4; i++)
+		for (j = 0; j < r.nvalues; j++)
+			if (strcmp(r.values[j].ind, inds[i]) == 0 &&
+			    strcmp(r.values[j].dis, diss[i]) == 0 &&
+			    r.values[j].num == x->num[i] && r.values[j].den == x->den[i])
+				ok++;
+	if (show)
+		printf("# national: %zu values, leaf_reported %u of %zu, %zu of 4 exact\n",
+		    r.nvalues, r.comp.leaf_reported, x->leaves, ok);
+	int exact = ok == 4 && r.nvalues == 4 && r.comp.leaf_reported == x->leaves;
+	ts_report_clear(&r);
+	return exact;
+}
+
+static int fails, checks;
+
+static void
+check(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	checks++;
+	printf("%s %d - ", cond ? "ok" : "not ok", checks);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	if (!cond)
+		fails++;
+}
+
+struct chain_walk { const ts_keys *k; uint64_t next; uint8_t prev[TS_HASH_LEN]; int bad; };
+
+static int
+chain_cb(const char *origin, uint64_t seq, const uint8_t *env, size_t len, void *arg)
+{
+	struct chain_walk *w = arg;
+	const ts_key *kk[4];
+	ts_env_view v;
+	ts_report r;
+	size_t nk, i;
+	int ok = 0;
+
+	if (seq != w->next || ts_env_split(env, len, &v) != 0 ||
+	    ts_report_decode(v.body, v.body_len, &r) != 0) {
+		w->bad++;
+		return 1;
+	}
+	if (memcmp(r.prev, w->prev, TS_HASH_LEN) != 0)
+		w->bad++;
+	nk = ts_keys_sign_for(w->k, origin, 0, kk, 4);
+	for (i = 0; i < nk && i < 4 && !ok; i++)
+		ok = ts_env_verify(&v, kk[i]->sign_pk) == 0;
+	if (!ok)
+		w->bad++;
+	ts_body_hash(v.body, v.body_len, w->prev);
+	w->next++;
+	ts_report_clear(&r);
+	return 0;
+}
+
+static void
+final_checks(const struct expect *x)
+{
+	struct node *nat = &nodes[node_of_unit[topo->root]].n;
+	uint64_t forks = 0, dead = 0, outbox = 0, v;
+	size_t i, leaves_ok = 0, leaves = 0;
+	ts_txn *t;
+
+	for (i = 0; i < nnodes; i++) {
+		struct node *n = &nodes[i].n;
+		store_open(&nodes[i]);
+		if (ts_store_read_begin(n->st, &t) != 0)
+			continue;
+		if (ts_meta_get_u64(t, "forks", &v) == 0)
+			forks += v;
+		if (ts_dead_count(t, &v) == 0)
+			dead += v;
+		if (ts_outbox_count(t, &v) == 0)
+			outbox += v;
+		ts_store_read_end(&t);
+	}
+	check(forks == 0, "no forks anywhere (%" PRIu64 ")", forks);
+	check(dead == 0, "no dead letters anywhere (%" PRIu64 ")", dead);
+	check(outbox == 0, "every outbox drained (%" PRIu64 " left)", outbox);
+	check(national_exact(x, 1), "national totals equal the sum of the communes' last values");
+	store_open(&nodes[node_of_unit[topo->root]]);
+	if (ts_store_read_begin(nat->st, &t) == 0) {
+		for (i = 0; i < nnodes; i++) {
+			struct chain_walk w = { .k = keys, .next = 1 };
+			if (topo->units[nodes[i].unit].nchildren > 0 || !nodes[i].has_values)
+				continue;
+			leaves++;
+			(void)ts_env_each(t, topo->units[nodes[i].unit].code, chain_cb, &w);
+			if (w.bad == 0 && w.next > 1)
+				leaves_ok++;
+		}
+		ts_store_read_end(&t);
+	}
+	check(leaves_ok == leaves, "every commune's chain at national verifies "
+	    "(%zu of %zu)", leaves_ok, leaves);
+}
+
+/* ---- main ---- */
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: tiersync-sim [--topology F] [--unit CODE | --all] "
+	    "[--seed N] [--drop P] [--dup P] [--delay-ms N] [--crashes N] "
+	    "[--partitions N] [--rounds N] [--max-virtual-s N] [--dir D] [-v]\n");
+	exit(2);
+}
+
+static char base[512];
+
+static void
+rm_tree(const char *dir)
+{
+	char cmd[1024];
+
+	/* Only directories this run made (mkdtemp), by absolute path. */
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
+	if (system(cmd) != 0)
+		log_warnx("could not remove %s", dir);
+}
+
+static void
+cleanup(void)
+{
+	if (base[0] != '\0')
+		rm_tree(base);
+	base[0] = '\0';
+}
+
+int
+main(int argc, char **argv)
+{
+	char err[1024], *kt = NULL;
+	size_t ktlen = 0, ktcap = 0, i;
+	struct expect *xp = &X;
+#define x (*xp)
+	struct timespec t0, t1;
+	int a, sel_root;
+
+	for (a = 1; a < argc; a++) {
+		const char *v = a + 1 < argc ? argv[a + 1] : NULL;
+#define ARG(name) (strcmp(argv[a], name) == 0 && (v != NULL || (usage(), 0)) && ++a)
+		if (ARG("--topology")) opt.topology = v;
+		else if (ARG("--unit")) opt.unit = v;
+		else if (strcmp(argv[a], "--all") == 0) opt.all = 1;
+		else if (strcmp(argv[a], "-v") == 0) opt.verbose = 1;
+		else if (ARG("--seed")) opt.seed = strtoull(v, NULL, 10);
+		else if (ARG("--drop")) opt.drop = atof(v);
+		else if (ARG("--dup")) opt.dup = atof(v);
+		else if (ARG("--delay-ms")) opt.delay_ms = (unsigned)atoi(v);
+		else if (ARG("--crashes")) opt.crashes = (unsigned)atoi(v);
+		else if (ARG("--partitions")) opt.partitions = (unsigned)atoi(v);
+		else if (ARG("--rounds")) opt.rounds = (unsigned)atoi(v);
+		else if (ARG("--max-virtual-s")) opt.max_virtual_s = (unsigned)atoi(v);
+		else if (ARG("--dir")) opt.dir = v;
+		else usage();
+#undef ARG
+	}
+	if (opt.rounds == 0 || opt.drop < 0 || opt.drop >= 1 || opt.dup < 0 || opt.dup >= 1)
+		usage();
+	if (opt.seed == 0) {
+		if (getenv("TS_SEED") != NULL)
+			opt.seed = strtoull(getenv("TS_SEED"), NULL, 10);
+		else
+			opt.seed = (uint64_t)time(NULL) ^ (uint64_t)getpid();
+	}
+	printf("# tiersync-sim seed=%" PRIu64 " (rerun: TS_SEED=%" PRIu64 ")\n",
+	    opt.seed, opt.seed);
+	rng_state = opt.seed;
+	srand((unsigned)opt.seed);      /* the node's backoff jitter */
+	log_init("sim", 0, opt.verbose ? 0 : -1);
+	if (sodium_init() < 0)
+		fatalx("sodium_init");
+	if (opt.topology == NULL) {
+		const char *src = getenv("TS_SRCDIR");
+		static char path[1024];
+		snprintf(path, sizeof(path), "%s/topology/vn-2025-03.tsv", src ? src : ".");
+		opt.topology = path;
+	}
+	if (ts_topo_load(&topo, opt.topology, err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	sel_root = opt.all ? topo->root : ts_topo_find(topo, opt.unit);
+	if (sel_root < 0)
+		fatalx("unit %s is not in %s", opt.unit, opt.topology);
+
+	/* Many stores at once: LMDB holds the data file open twice per
+	 * environment (plus a lock file, which the simulator does without). */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		struct rlimit want = rl;
+		want.rlim_cur = want.rlim_max = rl.rlim_max > 65536 ? rl.rlim_max : 65536;
+		if (setrlimit(RLIMIT_NOFILE, &want) != 0) {   /* not root */
+			rl.rlim_cur = rl.rlim_max;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+
+	/* Select the subtree and its ancestors; make identities and keys. */
+	if ((node_of_unit = malloc(topo->nunits * sizeof(int))) == NULL ||
+	    (nodes = calloc(topo->nunits, sizeof(*nodes))) == NULL)
+		fatal("alloc");
+	for (i = 0; i < topo->nunits; i++) {
+		int u = (int)i, in = ts_topo_in_subtree(topo, u, sel_root) ||
+		    ts_topo_in_subtree(topo, sel_root, u);
+		node_of_unit[i] = -1;
+		if (!in)
+			continue;
+		node_of_unit[i] = (int)nnodes;
+		nodes[nnodes].unit = u;
+		if (ts_identity_generate(&nodes[nnodes].id) != 0)
+			fatalx("keygen");
+		char line[256], pk[2 * TS_SIGN_PK_LEN + 1];
+		ts_to_hex(nodes[nnodes].id.sign_pk, TS_SIGN_PK_LEN, pk);
+		int ll = snprintf(line, sizeof(line), "%s\t%s\t%s\n", topo->units[i].code,
+		    pk, nodes[nnodes].id.curve_pk);
+		if (ktlen + (size_t)ll + 1 > ktcap) {
+			ktcap = ktcap ? ktcap * 2 : 65536;
+			if ((kt = realloc(kt, ktcap)) == NULL)
+				fatal("realloc");
+		}
+		memcpy(kt + ktlen, line, (size_t)ll);
+		ktlen += (size_t)ll;
+		nnodes++;
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 128)
+		store_cap = (size_t)(rl.rlim_cur - 64) / 2;
+	else
+		store_cap = 32;
+	if (ts_keys_parse(&keys, "sim-keys", kt, ktlen, err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	free(kt);
+
+	/* Stores on tmpfs when there is one: fsync is the real thing but
+	 * need not cost a disk's latency thousands of times. */
+	const char *tmp = opt.dir ? opt.dir : access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	snprintf(base, sizeof(base), "%s/tiersync-sim.XXXXXX", tmp);
+	if (mkdtemp(base) == NULL)
+		fatal("mkdtemp %s", base);
+	atexit(cleanup);        /* fatalx exits too: leave no stores behind */
+	memset(&x, 0, sizeof(x));
+	for (i = 0; i < nnodes; i++) {
+		snprintf(nodes[i].dir, sizeof(nodes[i].dir), "%s/%s", base,
+		    topo->units[nodes[i].unit].code);
+		node_boot(&nodes[i]);
+		if (topo->units[nodes[i].unit].nchildren == 0)
+			x.leaves++;
+	}
+	printf("# %zu nodes (%zu leaves) under %s, drop %.3f dup %.3f delay <= %u ms, "
+	    "%u crashes, %u partitions, %u rounds\n", nnodes, x.leaves,
+	    topo->units[sel_root].code, opt.drop, opt.dup, opt.delay_ms,
+	    opt.crashes, opt.partitions, opt.rounds);
+
+	/* Workload and faults, spread over the first minutes. */
+	const uint64_t window = 120000;
+	for (i = 0; i < nnodes; i++) {
+		if (topo->units[nodes[i].unit].nchildren != 0)
+			continue;
+		for (unsigned r = 0; r < opt.rounds; r++, puts_left++)
+			ev_push((struct ev){ .at = r * window / opt.rounds +
+			    rng_below(window / opt.rounds), .type = EV_PUT,
+			    .node = (int)i, .round = (int)r });
+	}
+	for (unsigned c = 0; c < opt.crashes; c++)
+		ev_push((struct ev){ .at = rng_below(window), .type = EV_CRASH,
+		    .node = (int)rng_below(nnodes) });
+	for (unsigned p = 0; p < opt.partitions; p++)
+		ev_push((struct ev){ .at = rng_below(window), .type = EV_PARTITION,
+		    .node = (int)rng_below(nnodes) });
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uint64_t next_check = window, deadline = (uint64_t)opt.max_virtual_s * 1000;
+	int converged = 0;
+	while (nheap > 0 && vnow < deadline) {
+		struct ev e = ev_pop();
+		struct simnode *s = &nodes[e.node];
+
+		if (e.at > vnow)
+			vnow = e.at;
+		simstat.events++;
+		switch (e.type) {
+		case EV_DELIVER_UP: {
+			int parent = node_of_unit[topo->units[s->unit].parent];
+			struct simnode *ps = &nodes[parent];
+			uint8_t rid[8];
+			uint32_t child = (uint32_t)e.node;
+			/* A connection that died takes its bytes with it. */
+			if (ps->up && s->up && e.epoch == s->epoch && s->connected) {
+				store_open(ps);
+				memcpy(rid, &child, 4);
+				memcpy(rid + 4, &e.epoch, 4);
+				downlink_on_msg(&ps->n, rid, 8, s->unit, e.msg, e.len);
+				simstat.delivered++;
+				schedule_timer(ps);
+			}
+			break;
+		}
+		case EV_DELIVER_DOWN:
+			if (s->up && s->connected && e.epoch == s->epoch) {
+				store_open(s);
+				uplink_on_msg(&s->n, e.msg, e.len);
+				simstat.delivered++;
+				schedule_timer(s);
+			}
+			break;
+		case EV_TIMER:
+			if (s->up && e.ver == s->timer_ver) {
+				store_open(s);
+				rollup_tick(&s->n, s->n.io.mono_ms(s));
+				if (s->n.has_parent)
+					uplink_tick(&s->n, s->n.io.mono_ms(s));
+				downlink_tick(&s->n, s->n.io.mono_ms(s));
+				schedule_timer(s);
+			}
+			break;
+		case EV_PUT:
+			if (!s->up)             /* the operator retries later */
+				ev_push((struct ev){ .at = vnow + 5000, .type = EV_PUT,
+				    .node = e.node, .round = e.round });
+			else {
+				store_open(s);
+				do_put(s, e.round);
+			}
+			break;
+		case EV_CRASH:
+			if (s->up) {
+				node_crash(s);
+				ev_push((struct ev){ .at = vnow + 500 + rng_below(10000),
+				    .type = EV_RESTART, .node = e.node });
+			}
+			break;
+		case EV_RESTART:
+			node_boot(s);
+			simstat.restarts++;
+			break;
+		case EV_PARTITION:
+			if (topo->units[s->unit].parent >= 0) {
+				s->part_until = vnow + 5000 + rng_below(60000);
+				simstat.partitions++;
+			}
+			break;
+		}
+		free(e.msg);
+		if (vnow >= next_check) {
+			next_check = vnow + 1000;
+			if (puts_left == 0 && national_exact(&x, 0)) {
+				converged = 1;
+				break;
+			}
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double wall_s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+
+	if (!converged && puts_left == 0)
+		converged = national_exact(&x, 0);
+	/* Let the tree quiesce (outboxes drain) before the final checks:
+	 * run on without new faults until nothing is queued. */
+	opt.drop = opt.dup = 0;
+	for (i = 0; i < nnodes; i++) {
+		nodes[i].part_until = 0;
+		if (!nodes[i].up)
+			node_boot(&nodes[i]);
+	}
+	uint64_t quiet_deadline = vnow + 120000;
+	while (nheap > 0 && vnow < quiet_deadline) {
+		struct ev e = ev_pop();
+		struct simnode *s = &nodes[e.node];
+		if (e.at > vnow)
+			vnow = e.at;
+		if (e.type == EV_DELIVER_UP) {
+			int parent = node_of_unit[topo->units[s->unit].parent];
+			uint8_t rid[8];
+			uint32_t child = (uint32_t)e.node;
+			if (nodes[parent].up && e.epoch == s->epoch && s->connected) {
+				store_open(&nodes[parent]);
+				memcpy(rid, &child, 4);
+				memcpy(rid + 4, &e.epoch, 4);
+				downlink_on_msg(&nodes[parent].n, rid, 8, s->unit, e.msg, e.len);
+				schedule_timer(&nodes[parent]);
+			}
+		} else if (e.type == EV_DELIVER_DOWN) {
+			if (s->connected && e.epoch == s->epoch) {
+				store_open(s);
+				uplink_on_msg(&s->n, e.msg, e.len);
+				schedule_timer(s);
+			}
+		} else if (e.type == EV_TIMER && e.ver == s->timer_ver) {
+			store_open(s);
+			rollup_tick(&s->n, s->n.io.mono_ms(s));
+			if (s->n.has_parent)
+				uplink_tick(&s->n, s->n.io.mono_ms(s));
+			downlink_tick(&s->n, s->n.io.mono_ms(s));
+			schedule_timer(s);
+		}
+		free(e.msg);
+	}
+
+	printf("# virtual %.1f s, wall %.2f s; events %" PRIu64 ", messages sent %"
+	    PRIu64 " delivered %" PRIu64 " dropped %" PRIu64 " duplicated %" PRIu64
+	    ", crashes %" PRIu64 " restarts %" PRIu64 ", partitions %" PRIu64
+	    ", puts %" PRIu64 "\n", (double)vnow / 1000, wall_s, simstat.events,
+	    simstat.sent, simstat.delivered, simstat.dropped, simstat.duplicated, simstat.crashes,
+	    simstat.restarts, simstat.partitions, simstat.puts);
+	check(converged, "national converged to the exact sums under faults");
+	final_checks(&x);
+
+	for (i = 0; i < nnodes; i++) {
+		uplink_close(&nodes[i].n);
+		downlink_close(&nodes[i].n);
+		store_close(&nodes[i]);
+		ts_buf_free(&nodes[i].n.tx);
+		ts_identity_wipe(&nodes[i].id);
+	}
+	while (nheap > 0)
+		free(ev_pop().msg);
+	free(heap);
+	cleanup();
+	ts_keys_free(&keys);
+	ts_topo_free(&topo);
+	free(nodes);
+	free(node_of_unit);
+	if (fails)
+		printf("# FAILED: rerun with TS_SEED=%" PRIu64 "\n", opt.seed);
+	printf("%d passed, %d failed\n", checks - fails, fails);
+	return fails ? 1 : 0;
+}
