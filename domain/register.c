@@ -1,0 +1,875 @@
+/*
+ * The commune register (docs/REGISTER.md): children and cases in their
+ * own LMDB environment DIR/register/, separate from the node's store.
+ * Only tierctl (and tests) link this file -- library tiersync_register;
+ * tiersyncd does not, so it cannot read a record, let alone send one.
+ *
+ * Databases:
+ *   children  id -> struct stored_child   (ts_child + import version/line)
+ *   cases     id -> struct stored_case
+ *   meta      "version" -> u64 (bumped by every committed change)
+ *   periods   period -> ""  (periods computed before: recomputed on change)
+ *
+ * Import speed: the CSV is parsed in place, each row into one stack
+ * record, written with one mdb_put; one write txn per file.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lmdb.h>
+
+#include "tiersync/domain.h"
+
+#define REG_MAPSIZE ((size_t)4 << 30)
+
+#define CHILD_HEADER "id,birth_date,sex,ethnic_minority,disability," \
+	"birth_registered,health_insurance,immunisation,measured_on," \
+	"underweight,stunted,obese,school,special,special_support,death_date"
+#define CASE_HEADER "id,child_id,kind,occurred,detected,intervention," \
+	"support,died"
+#define CHILD_NF 16
+#define CASE_NF 8
+
+struct ts_register {
+	MDB_env *env;
+	MDB_dbi  children, cases, meta, periods;
+	int      rdonly;
+};
+
+struct stored_child { uint64_t ver; uint32_t line, pad_; ts_child c; };
+struct stored_case  { uint64_t ver; uint32_t line, pad_; ts_case c; };
+
+static const char *const imm_names[] = { "none", "partial", "full8", "full12",
+	"full14", NULL };
+static const char *const school_names[] = { "none", "nursery", "kindergarten",
+	"primary", "lower_secondary", "upper_secondary", "special", NULL };
+/* Law on Children 2016, art. 10(1), points a..o (in order). */
+static const char *const special_names[] = { "none", "orphan", "abandoned",
+	"no_carer", "disabled", "hiv", "offender", "drugs", "dropout_labour",
+	"violence_harm", "exploited", "sexual_abuse", "trafficked",
+	"serious_illness_poor", "migrant_refugee", NULL };
+static const char *const kind_names[] = { "violence", "abuse", "exploitation",
+	"injury", "child_marriage", "disaster", NULL };
+
+static int
+mdb_err(int rc, char *err, size_t errlen, const char *what)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "register: %s: %s", what, mdb_strerror(rc));
+	return rc == MDB_MAP_FULL ? TS_ENOSPC : TS_ESTORE;
+}
+
+int
+ts_register_open(ts_register **out, const char *dir, int rdonly, char *err,
+    size_t errlen)
+{
+	ts_register *r;
+	MDB_txn *txn;
+	int rc;
+
+	*out = NULL;
+	if (!rdonly && mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "register %s: %s", dir, strerror(errno));
+		return TS_ESYS;
+	}
+	if (rdonly) {
+		struct stat sb;
+		if (stat(dir, &sb) == -1) {
+			snprintf(err, errlen, "register %s: %s (nothing imported yet?)",
+			    dir, strerror(errno));
+			return TS_ENOTFOUND;
+		}
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return TS_ENOMEM;
+	r->rdonly = rdonly;
+	if ((rc = mdb_env_create(&r->env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(r->env, 8)) != 0 ||
+	    (rc = mdb_env_set_mapsize(r->env, REG_MAPSIZE)) != 0 ||
+	    (rc = mdb_env_open(r->env, dir, rdonly ? MDB_RDONLY : 0, 0600)) != 0) {
+		rc = mdb_err(rc, err, errlen, dir);
+		goto fail;
+	}
+	if ((rc = mdb_txn_begin(r->env, NULL, rdonly ? MDB_RDONLY : 0, &txn)) != 0) {
+		rc = mdb_err(rc, err, errlen, "txn");
+		goto fail;
+	}
+	unsigned fl = rdonly ? 0 : MDB_CREATE;
+	if ((rc = mdb_dbi_open(txn, "children", fl, &r->children)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "cases", fl, &r->cases)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", fl, &r->meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "periods", fl, &r->periods)) != 0 ||
+	    (rc = mdb_txn_commit(txn)) != 0) {
+		if (rc != 0)
+			mdb_txn_abort(txn);
+		rc = mdb_err(rc, err, errlen, "open databases");
+		goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	if (r->env != NULL)
+		mdb_env_close(r->env);
+	free(r);
+	return rc;
+}
+
+void
+ts_register_close(ts_register **r)
+{
+	if (r == NULL || *r == NULL)
+		return;
+	mdb_env_close((*r)->env);
+	free(*r);
+	*r = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* CSV                                                                  */
+/* ------------------------------------------------------------------ */
+
+struct load {
+	ts_reg_result *res;
+	const char    *file;
+	unsigned       line;
+	int            row_bad;
+};
+
+static void lerr(struct load *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+lerr(struct load *l, int col, const char *fmt, ...)
+{
+	char buf[512], line[700];
+	va_list ap;
+	int n;
+
+	l->row_bad = 1;
+	l->res->nerr++;
+	if (l->res->nerr > TS_REG_MAX_ERRORS + 1)
+		return;
+	if (l->res->nerr == TS_REG_MAX_ERRORS + 1) {
+		n = snprintf(line, sizeof(line), "%s: too many errors, not showing more\n",
+		    l->file);
+	} else {
+		va_start(ap, fmt);
+		vsnprintf(buf, sizeof(buf), fmt, ap);
+		va_end(ap);
+		if (col > 0)
+			n = snprintf(line, sizeof(line), "%s:%u:%d: %s\n", l->file, l->line,
+			    col, buf);
+		else
+			n = snprintf(line, sizeof(line), "%s:%u: %s\n", l->file, l->line, buf);
+	}
+	if (n > 0)
+		(void)ts_buf_append(&l->res->errors, line, (size_t)n < sizeof(line) ?
+		    (size_t)n : sizeof(line) - 1);
+}
+
+/* Length of the valid UTF-8 prefix of s[0..n). */
+static size_t
+utf8_ok_len(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = p[i], k, cp, j;
+		if (c < 0x80) { i++; continue; }
+		if ((c & 0xe0) == 0xc0) { k = 1; cp = c & 0x1f; }
+		else if ((c & 0xf0) == 0xe0) { k = 2; cp = c & 0x0f; }
+		else if ((c & 0xf8) == 0xf0) { k = 3; cp = c & 0x07; }
+		else return i;
+		for (j = 1; j <= k; j++) {
+			if (i + j >= n || (p[i + j] & 0xc0) != 0x80)
+				return i;
+			cp = (cp << 6) | (p[i + j] & 0x3f);
+		}
+		if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) ||
+		    (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return i;
+		i += k + 1;
+	}
+	return n;
+}
+
+struct fld { const char *s; size_t n; };
+
+static int
+feq(const struct fld *f, const char *w)
+{
+	size_t n = strlen(w);
+	return f->n == n && memcmp(f->s, w, n) == 0;
+}
+
+static void
+fshow(const struct fld *f, char *out, size_t outlen)
+{
+	size_t n = f->n < 40 ? f->n : 40;
+	snprintf(out, outlen, "%.*s%s", (int)n, f->s, f->n > 40 ? "..." : "");
+}
+
+static int
+f_id(struct load *l, const struct fld *f, int col, const char *what, char *out)
+{
+	size_t i;
+
+	if (f->n == 0) {
+		lerr(l, col, "%s: missing (required field)", what);
+		return -1;
+	}
+	if (f->n > TS_RID_MAX) {
+		lerr(l, col, "%s: longer than %d characters", what, TS_RID_MAX);
+		return -1;
+	}
+	for (i = 0; i < f->n; i++) {
+		char c = f->s[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z') || c == '_' || c == '-')) {
+			char v[64];
+			fshow(f, v, sizeof(v));
+			lerr(l, col, "%s '%s': want 1 to %d of [0-9A-Za-z_-]", what, v,
+			    TS_RID_MAX);
+			return -1;
+		}
+	}
+	memcpy(out, f->s, f->n);
+	out[f->n] = '\0';
+	return 0;
+}
+
+/* YYYY-MM-DD, a real date, year 1900..2999; empty allowed if opt. */
+static int
+f_date(struct load *l, const struct fld *f, int col, const char *what, int opt,
+    int32_t *d)
+{
+	unsigned y, m, dd, i;
+	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	char v[64];
+
+	if (f->n == 0) {
+		if (opt) {
+			*d = TS_DATE_NONE;
+			return 0;
+		}
+		lerr(l, col, "%s: missing (required field)", what);
+		return -1;
+	}
+	fshow(f, v, sizeof(v));
+	if (f->n != 10 || f->s[4] != '-' || f->s[7] != '-')
+		goto bad;
+	for (i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (f->s[i] < '0' || f->s[i] > '9'))
+			goto bad;
+	y = (unsigned)atoi(f->s);
+	m = (unsigned)((f->s[5] - '0') * 10 + (f->s[6] - '0'));
+	dd = (unsigned)((f->s[8] - '0') * 10 + (f->s[9] - '0'));
+	if (y < 1900 || y > 2999 || m < 1 || m > 12 || dd < 1 || dd > mdays[m - 1] ||
+	    (m == 2 && dd == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) {
+		lerr(l, col, "%s '%s': not a real date (want YYYY-MM-DD, year 1900-2999)",
+		    what, v);
+		return -1;
+	}
+	*d = ts_days_from_civil((int)y, m, dd);
+	return 0;
+bad:
+	lerr(l, col, "%s '%s': wrong date format (want YYYY-MM-DD)", what, v);
+	return -1;
+}
+
+static int
+f_code(struct load *l, const struct fld *f, int col, const char *what,
+    const char *const *names, uint8_t *out)
+{
+	char v[64], list[400];
+	size_t i, o = 0;
+
+	if (f->n == 0) {
+		lerr(l, col, "%s: missing (required field)", what);
+		return -1;
+	}
+	for (i = 0; names[i] != NULL; i++)
+		if (feq(f, names[i])) {
+			*out = (uint8_t)i;
+			return 0;
+		}
+	list[0] = '\0';
+	for (i = 0; names[i] != NULL && o + 32 < sizeof(list); i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
+		    names[i]);
+	fshow(f, v, sizeof(v));
+	lerr(l, col, "%s '%s': unknown code (want one of: %s)", what, v, list);
+	return -1;
+}
+
+static const char *const bool_names[] = { "0", "1", NULL };
+static const char *const sex_names[] = { "m", "f", NULL };
+
+/* Split a line at commas into at most max fields; returns the count. */
+static int
+split(const char *s, size_t n, struct fld *f, int max)
+{
+	int k = 0;
+	size_t start = 0, i;
+
+	for (i = 0; i <= n; i++) {
+		if (i == n || s[i] == ',') {
+			if (k < max) {
+				f[k].s = s + start;
+				f[k].n = i - start;
+			}
+			k++;
+			start = i + 1;
+		}
+	}
+	return k;
+}
+
+static int
+parse_child(struct load *l, struct fld *f, ts_child *c)
+{
+	int bad = 0;
+
+	memset(c, 0, sizeof(*c));
+	bad |= f_id(l, &f[0], 1, "id", c->id);
+	bad |= f_date(l, &f[1], 2, "birth_date", 0, &c->birth);
+	bad |= f_code(l, &f[2], 3, "sex", sex_names, &c->sex);
+	bad |= f_code(l, &f[3], 4, "ethnic_minority", bool_names, &c->eth);
+	bad |= f_code(l, &f[4], 5, "disability", bool_names, &c->dis);
+	bad |= f_date(l, &f[5], 6, "birth_registered", 1, &c->birth_reg);
+	bad |= f_code(l, &f[6], 7, "health_insurance", bool_names, &c->hi);
+	bad |= f_code(l, &f[7], 8, "immunisation", imm_names, &c->imm);
+	bad |= f_date(l, &f[8], 9, "measured_on", 1, &c->measured);
+	if (c->measured == TS_DATE_NONE && !bad) {
+		int k;
+		for (k = 9; k <= 11; k++)
+			if (f[k].n != 0) {
+				lerr(l, k + 1, "%s: must be empty when measured_on is empty",
+				    k == 9 ? "underweight" : k == 10 ? "stunted" : "obese");
+				bad = 1;
+			}
+	} else if (!bad) {
+		bad |= f_code(l, &f[9], 10, "underweight", bool_names, &c->uw);
+		bad |= f_code(l, &f[10], 11, "stunted", bool_names, &c->st);
+		bad |= f_code(l, &f[11], 12, "obese", bool_names, &c->ob);
+	}
+	bad |= f_code(l, &f[12], 13, "school", school_names, &c->school);
+	bad |= f_code(l, &f[13], 14, "special", special_names, &c->special);
+	bad |= f_code(l, &f[14], 15, "special_support", bool_names, &c->special_support);
+	bad |= f_date(l, &f[15], 16, "death_date", 1, &c->death);
+	if (bad)
+		return -1;
+	if (c->birth_reg != TS_DATE_NONE && c->birth_reg < c->birth)
+		lerr(l, 6, "birth_registered is before birth_date"), bad = 1;
+	if (c->measured != TS_DATE_NONE && c->measured < c->birth)
+		lerr(l, 9, "measured_on is before birth_date"), bad = 1;
+	if (c->death != TS_DATE_NONE && c->death < c->birth)
+		lerr(l, 16, "death_date is before birth_date"), bad = 1;
+	if (c->special == 0 && c->special_support)
+		lerr(l, 15, "special_support is 1 but special is none"), bad = 1;
+	return bad ? -1 : 0;
+}
+
+static int
+parse_case(struct load *l, struct fld *f, ts_case *c)
+{
+	int bad = 0;
+
+	memset(c, 0, sizeof(*c));
+	bad |= f_id(l, &f[0], 1, "id", c->id);
+	bad |= f_id(l, &f[1], 2, "child_id", c->child);
+	bad |= f_code(l, &f[2], 3, "kind", kind_names, &c->kind);
+	bad |= f_date(l, &f[3], 4, "occurred", 0, &c->occurred);
+	bad |= f_date(l, &f[4], 5, "detected", 0, &c->detected);
+	bad |= f_code(l, &f[5], 6, "intervention", bool_names, &c->intervention);
+	bad |= f_code(l, &f[6], 7, "support", bool_names, &c->support);
+	bad |= f_code(l, &f[7], 8, "died", bool_names, &c->died);
+	if (bad)
+		return -1;
+	if (c->detected < c->occurred)
+		lerr(l, 5, "detected is before occurred"), bad = 1;
+	return bad ? -1 : 0;
+}
+
+static int
+meta_version(MDB_txn *txn, MDB_dbi meta, uint64_t *v)
+{
+	MDB_val k = { 7, (void *)"version" }, d;
+	int rc = mdb_get(txn, meta, &k, &d);
+
+	*v = 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (d.mv_size == sizeof(*v))
+		memcpy(v, d.mv_data, sizeof(*v));
+	return 0;
+}
+
+static int
+meta_put_version(MDB_txn *txn, MDB_dbi meta, uint64_t v)
+{
+	MDB_val k = { 7, (void *)"version" }, d = { sizeof(v), &v };
+	return mdb_put(txn, meta, &k, &d, 0);
+}
+
+void
+ts_reg_result_free(ts_reg_result *res)
+{
+	ts_buf_free(&res->errors);
+	memset(res, 0, sizeof(*res));
+}
+
+int
+ts_register_load_csv(ts_register *r, int kind, int mode, int skip_bad,
+    const char *file, const char *buf, size_t len, ts_reg_result *res)
+{
+	struct load l;
+	MDB_txn *txn = NULL;
+	const char *p = buf, *end = buf + len;
+	uint64_t ver;
+	MDB_dbi dbi;
+	int nf, rc, header = 0;
+	struct fld f[CHILD_NF + 1];
+
+	memset(res, 0, sizeof(*res));
+	memset(&l, 0, sizeof(l));
+	l.res = res;
+	l.file = file;
+	if (r->rdonly)
+		return TS_EINVAL;
+	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
+	if ((rc = mdb_txn_begin(r->env, NULL, 0, &txn)) != 0)
+		return mdb_err(rc, NULL, 0, "txn");
+	if ((rc = meta_version(txn, r->meta, &ver)) != 0)
+		goto lmdb;
+	ver++;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+		const char *s = p;
+		size_t ok;
+
+		p = nl != NULL ? nl + 1 : end;
+		l.line++;
+		l.row_bad = 0;
+		if (n > 0 && s[n - 1] == '\r')
+			n--;
+		if (!header) {
+			header = 1;
+			if (n == strlen(CHILD_HEADER) && memcmp(s, CHILD_HEADER, n) == 0 &&
+			    kind != TS_REG_CASES)
+				res->kind = TS_REG_CHILDREN;
+			else if (n == strlen(CASE_HEADER) && memcmp(s, CASE_HEADER, n) == 0 &&
+			    kind != TS_REG_CHILDREN)
+				res->kind = TS_REG_CASES;
+			else {
+				lerr(&l, 1, "missing or wrong header: want '%s'",
+				    kind == TS_REG_CASES ? CASE_HEADER : kind ==
+				    TS_REG_CHILDREN ? CHILD_HEADER : CHILD_HEADER
+				    "' (children) or '" CASE_HEADER "' (cases)");
+				goto done;
+			}
+			continue;
+		}
+		if (n == 0 && p == end)
+			break;                  /* final newline */
+		res->rows++;
+		if (n == 0) {
+			lerr(&l, 1, "empty line");
+			continue;
+		}
+		if (memchr(s, '\0', n) != NULL) {
+			lerr(&l, 1, "NUL byte in line");
+			continue;
+		}
+		nf = split(s, n, f, CHILD_NF + 1);
+		if ((ok = utf8_ok_len(s, n)) < n) {
+			int col = 1, k;
+			for (k = 0; k < nf && k <= CHILD_NF; k++)
+				if ((size_t)(f[k].s - s) <= ok)
+					col = k + 1;
+			lerr(&l, col, "invalid UTF-8 encoding (byte 0x%02x at byte %zu of "
+			    "the line)", (unsigned char)s[ok], ok + 1);
+			continue;
+		}
+		if (memchr(s, '"', n) != NULL) {
+			lerr(&l, 1, "quotes are not allowed (no field contains a comma)");
+			continue;
+		}
+		if (res->kind == TS_REG_CHILDREN) {
+			struct stored_child sc, oldv, *old;
+			MDB_val k, d;
+			if (nf != CHILD_NF) {
+				if (nf < CHILD_NF)
+					lerr(&l, nf + 1, "missing field: %d fields, want %d",
+					    nf, CHILD_NF);
+				else
+					lerr(&l, CHILD_NF + 1, "too many fields: %d, want %d",
+					    nf, CHILD_NF);
+				continue;
+			}
+			if (parse_child(&l, f, &sc.c) != 0)
+				continue;
+			sc.ver = ver;
+			sc.line = l.line;
+			sc.pad_ = 0;
+			dbi = r->children;
+			k.mv_size = strlen(sc.c.id);
+			k.mv_data = sc.c.id;
+			rc = mdb_get(txn, dbi, &k, &d);
+			if (rc != 0 && rc != MDB_NOTFOUND)
+				goto lmdb;
+			/* LMDB values need not be aligned: copy, never cast. */
+			old = NULL;
+			if (rc == 0 && d.mv_size == sizeof(sc)) {
+				memcpy(&oldv, d.mv_data, sizeof(oldv));
+				old = &oldv;
+			}
+			if (old != NULL && old->ver == ver) {
+				lerr(&l, 1, "duplicate id '%s' (first at line %u)", sc.c.id,
+				    old->line);
+				continue;
+			}
+			if (mode == TS_REG_IMPORT && rc == 0) {
+				lerr(&l, 1, "duplicate id '%s': already in the register (use "
+				    "'tierctl register correct' to change it)", sc.c.id);
+				continue;
+			}
+			if (mode == TS_REG_CORRECT && rc == MDB_NOTFOUND) {
+				lerr(&l, 1, "unknown id '%s': not in the register (use "
+				    "'tierctl register import' to add it)", sc.c.id);
+				continue;
+			}
+			d.mv_size = sizeof(sc);
+			d.mv_data = &sc;
+			if ((rc = mdb_put(txn, dbi, &k, &d, 0)) != 0)
+				goto lmdb;
+		} else {
+			struct stored_case sc, oldv, *old;
+			MDB_val k, d, ck;
+			if (nf != CASE_NF) {
+				if (nf < CASE_NF)
+					lerr(&l, nf + 1, "missing field: %d fields, want %d",
+					    nf, CASE_NF);
+				else
+					lerr(&l, CASE_NF + 1, "too many fields: %d, want %d",
+					    nf, CASE_NF);
+				continue;
+			}
+			if (parse_case(&l, f, &sc.c) != 0)
+				continue;
+			ck.mv_size = strlen(sc.c.child);
+			ck.mv_data = sc.c.child;
+			rc = mdb_get(txn, r->children, &ck, &d);
+			if (rc == MDB_NOTFOUND) {
+				lerr(&l, 2, "child_id '%s': unknown code, no such child in "
+				    "the register (import the children first)", sc.c.child);
+				continue;
+			}
+			if (rc != 0)
+				goto lmdb;
+			if (d.mv_size == sizeof(struct stored_child)) {
+				struct stored_child chv;
+				const struct stored_child *ch = &chv;
+				memcpy(&chv, d.mv_data, sizeof(chv));
+				if (sc.c.occurred < ch->c.birth) {
+					lerr(&l, 4, "occurred is before the child's birth_date");
+					continue;
+				}
+			}
+			sc.ver = ver;
+			sc.line = l.line;
+			sc.pad_ = 0;
+			dbi = r->cases;
+			k.mv_size = strlen(sc.c.id);
+			k.mv_data = sc.c.id;
+			rc = mdb_get(txn, dbi, &k, &d);
+			if (rc != 0 && rc != MDB_NOTFOUND)
+				goto lmdb;
+			old = NULL;
+			if (rc == 0 && d.mv_size == sizeof(sc)) {
+				memcpy(&oldv, d.mv_data, sizeof(oldv));
+				old = &oldv;
+			}
+			if (old != NULL && old->ver == ver) {
+				lerr(&l, 1, "duplicate id '%s' (first at line %u)", sc.c.id,
+				    old->line);
+				continue;
+			}
+			if (mode == TS_REG_IMPORT && rc == 0) {
+				lerr(&l, 1, "duplicate id '%s': already in the register (use "
+				    "'tierctl register correct' to change it)", sc.c.id);
+				continue;
+			}
+			if (mode == TS_REG_CORRECT && rc == MDB_NOTFOUND) {
+				lerr(&l, 1, "unknown id '%s': not in the register", sc.c.id);
+				continue;
+			}
+			d.mv_size = sizeof(sc);
+			d.mv_data = &sc;
+			if ((rc = mdb_put(txn, dbi, &k, &d, 0)) != 0)
+				goto lmdb;
+		}
+		res->stored++;
+	}
+	if (!header) {
+		l.line = 1;
+		lerr(&l, 0, "empty file (no header)");
+	}
+	else if (res->rows == 0)
+		lerr(&l, 0, "no data rows");
+done:
+	if ((res->nerr > 0 && !skip_bad) || res->stored == 0) {
+		mdb_txn_abort(txn);
+		res->stored = 0;
+		return 0;
+	}
+	if ((rc = meta_put_version(txn, r->meta, ver)) != 0)
+		goto lmdb;
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		res->stored = 0;
+		return mdb_err(rc, NULL, 0, "commit");
+	}
+	return 0;
+lmdb:
+	mdb_txn_abort(txn);
+	res->stored = 0;
+	return mdb_err(rc, NULL, 0, "write");
+}
+
+int
+ts_register_delete(ts_register *r, int kind, char *const *ids, size_t n,
+    char *err, size_t errlen)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	MDB_val k, d;
+	uint64_t ver;
+	size_t i;
+	int rc;
+
+	if ((rc = mdb_txn_begin(r->env, NULL, 0, &txn)) != 0)
+		return mdb_err(rc, err, errlen, "txn");
+	for (i = 0; i < n; i++) {
+		int inch, incs;
+		k.mv_size = strlen(ids[i]);
+		k.mv_data = ids[i];
+		if (k.mv_size == 0 || k.mv_size > TS_RID_MAX) {
+			snprintf(err, errlen, "id '%s': not a record id", ids[i]);
+			rc = TS_EPARSE;
+			goto fail;
+		}
+		rc = kind == TS_REG_CASES ? MDB_NOTFOUND : mdb_get(txn, r->children, &k, &d);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			goto lmdb;
+		inch = rc == 0;
+		rc = kind == TS_REG_CHILDREN ? MDB_NOTFOUND : mdb_get(txn, r->cases, &k, &d);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			goto lmdb;
+		incs = rc == 0;
+		if (inch && incs) {
+			snprintf(err, errlen, "id '%s' names both a child and a case: "
+			    "give --kind children or --kind cases", ids[i]);
+			rc = TS_EPARSE;
+			goto fail;
+		}
+		if (!inch && !incs) {
+			snprintf(err, errlen, "id '%s': no such %s in the register", ids[i],
+			    kind == TS_REG_CASES ? "case" : kind == TS_REG_CHILDREN ?
+			    "child" : "record");
+			rc = TS_ENOTFOUND;
+			goto fail;
+		}
+		if ((rc = mdb_del(txn, inch ? r->children : r->cases, &k, NULL)) != 0)
+			goto lmdb;
+	}
+	/* A case must not outlive its child. */
+	if ((rc = mdb_cursor_open(txn, r->cases, &cur)) != 0)
+		goto lmdb;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		struct stored_case scv;
+		const struct stored_case *sc = &scv;
+		MDB_val ck;
+		if (d.mv_size != sizeof(scv))
+			continue;
+		memcpy(&scv, d.mv_data, sizeof(scv));
+		ck.mv_size = strlen(sc->c.child);
+		ck.mv_data = (void *)sc->c.child;
+		rc = mdb_get(txn, r->children, &ck, &d);
+		if (rc == MDB_NOTFOUND) {
+			snprintf(err, errlen, "child '%s' has case '%s': delete the "
+			    "case first (or in the same command)", sc->c.child, sc->c.id);
+			rc = TS_EINVAL;
+			mdb_cursor_close(cur);
+			goto fail;
+		}
+		if (rc != 0) {
+			mdb_cursor_close(cur);
+			goto lmdb;
+		}
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		goto lmdb;
+	if ((rc = meta_version(txn, r->meta, &ver)) != 0 ||
+	    (rc = meta_put_version(txn, r->meta, ver + 1)) != 0)
+		goto lmdb;
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return mdb_err(rc, err, errlen, "commit");
+	return 0;
+lmdb:
+	rc = mdb_err(rc, err, errlen, "delete");
+fail:
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+ts_register_counts(ts_register *r, ts_reg_counts *c)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_err(rc, NULL, 0, "txn");
+	if ((rc = mdb_stat(txn, r->children, &st)) != 0)
+		goto out;
+	c->children = st.ms_entries;
+	if ((rc = mdb_stat(txn, r->cases, &st)) != 0)
+		goto out;
+	c->cases = st.ms_entries;
+	rc = meta_version(txn, r->meta, &c->version);
+out:
+	mdb_txn_abort(txn);
+	return rc != 0 ? mdb_err(rc, NULL, 0, "stat") : 0;
+}
+
+int
+ts_register_mark_period(ts_register *r, const char *period)
+{
+	MDB_txn *txn;
+	MDB_val k = { strlen(period), (void *)period }, d = { 0, (void *)"" };
+	int rc;
+
+	if ((rc = mdb_txn_begin(r->env, NULL, 0, &txn)) != 0)
+		return mdb_err(rc, NULL, 0, "txn");
+	if ((rc = mdb_put(txn, r->periods, &k, &d, 0)) != 0) {
+		mdb_txn_abort(txn);
+		return mdb_err(rc, NULL, 0, "periods");
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return mdb_err(rc, NULL, 0, "commit");
+	return 0;
+}
+
+int
+ts_register_periods(ts_register *r, char (**out)[TS_PERIOD_MAX + 1], size_t *n)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	MDB_stat st;
+	char (*p)[TS_PERIOD_MAX + 1] = NULL;
+	size_t i = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_err(rc, NULL, 0, "txn");
+	if ((rc = mdb_stat(txn, r->periods, &st)) != 0 ||
+	    (rc = mdb_cursor_open(txn, r->periods, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return mdb_err(rc, NULL, 0, "periods");
+	}
+	if ((p = calloc(st.ms_entries + 1, sizeof(*p))) == NULL) {
+		mdb_cursor_close(cur);
+		mdb_txn_abort(txn);
+		return TS_ENOMEM;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0 && i < st.ms_entries;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))
+		if (k.mv_size <= TS_PERIOD_MAX) {
+			memcpy(p[i], k.mv_data, k.mv_size);
+			p[i++][k.mv_size] = '\0';
+		}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		free(p);
+		return mdb_err(rc, NULL, 0, "periods");
+	}
+	*out = p;
+	*n = i;
+	return 0;
+}
+
+int
+ts_register_load_all(ts_register *r, ts_child **ch, size_t *nch, ts_case **cs,
+    size_t *ncs)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	MDB_val k, d;
+	MDB_stat s1, s2;
+	int rc;
+
+	*ch = NULL;
+	*cs = NULL;
+	*nch = *ncs = 0;
+	if ((rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_err(rc, NULL, 0, "txn");
+	if ((rc = mdb_stat(txn, r->children, &s1)) != 0 ||
+	    (rc = mdb_stat(txn, r->cases, &s2)) != 0)
+		goto lmdb;
+	if ((*ch = malloc((s1.ms_entries + 1) * sizeof(**ch))) == NULL ||
+	    (*cs = malloc((s2.ms_entries + 1) * sizeof(**cs))) == NULL) {
+		rc = TS_ENOMEM;
+		goto fail;
+	}
+	if ((rc = mdb_cursor_open(txn, r->children, &cur)) != 0)
+		goto lmdb;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))
+		if (d.mv_size == sizeof(struct stored_child) && *nch < s1.ms_entries)
+			memcpy(&(*ch)[(*nch)++], (const char *)d.mv_data +
+			    offsetof(struct stored_child, c), sizeof(ts_child));
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		goto lmdb;
+	if ((rc = mdb_cursor_open(txn, r->cases, &cur)) != 0)
+		goto lmdb;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))
+		if (d.mv_size == sizeof(struct stored_case) && *ncs < s2.ms_entries)
+			memcpy(&(*cs)[(*ncs)++], (const char *)d.mv_data +
+			    offsetof(struct stored_case, c), sizeof(ts_case));
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		goto lmdb;
+	mdb_txn_abort(txn);
+	return 0;
+lmdb:
+	rc = mdb_err(rc, NULL, 0, "read");
+fail:
+	mdb_txn_abort(txn);
+	free(*ch);
+	free(*cs);
+	*ch = NULL;
+	*cs = NULL;
+	*nch = *ncs = 0;
+	return rc;
+}

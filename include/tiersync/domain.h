@@ -1,0 +1,249 @@
+/*
+ * The child-protection domain (docs/REGISTER.md, domain/README.md):
+ *
+ *   catalogue  the indicators of the Action Programme for Children
+ *              2021-2030 (domain/catalogue.tsv), versioned; its id is
+ *              carried in every report (body field `catalogue`).
+ *   plans      targets per indicator and year set by a unit
+ *              (domain/plans/NNN.tsv), inherited down the tree.
+ *   register   the commune's records of children and cases, in a
+ *              separate LMDB environment DIR/register/ that only tierctl
+ *              opens.  The daemon never links the register code
+ *              (library tiersync_register; a test checks tiersyncd's
+ *              symbols), so no message type can carry a record.
+ *   compute    numerator/denominator per period and indicator from the
+ *              register, disaggregated; sent to the daemon as
+ *              CTL_REPLACE.
+ *
+ * Parsers are strict: TS_EPARSE with "file:line: what" (catalogue,
+ * plans) or "FILE:LINE:COL: what" lines (register CSV).
+ */
+#ifndef TIERSYNC_DOMAIN_H
+#define TIERSYNC_DOMAIN_H
+
+#include <stdint.h>
+
+#include "tiersync/common.h"
+#include "tiersync/proto.h"
+
+/* ------------------------------------------------------------------ */
+/* Catalogue (library tiersync_domain: daemon, tierctl, tests)          */
+/* ------------------------------------------------------------------ */
+
+enum ts_measure { TS_M_PERCENT = 0, TS_M_PER_1000_LB, TS_M_PER_100K, TS_M_COUNT };
+enum ts_source  { TS_SRC_REGISTER = 0, TS_SRC_AGGREGATE, TS_SRC_UNITS };
+
+/* Disaggregation dimensions an indicator allows (bit set). */
+#define TS_DIM_SEX 0x1u      /* sex=f, sex=m                             */
+#define TS_DIM_ETH 0x2u      /* eth=0, eth=1 (ethnic minority)           */
+#define TS_DIM_DIS 0x4u      /* dis=0, dis=1 (disability)                */
+#define TS_DIM_AGE 0x8u      /* age=0-4, age=5-10, age=11-15             */
+
+typedef struct ts_indicator {
+	char        id[TS_IND_MAX + 1];
+	int         number;          /* 1..29 = "Chỉ tiêu N"; 0 = sub-entry */
+	int         goal;            /* 1..4                                */
+	const char *name_vi, *name_en, *agency, *notes;   /* into text     */
+	int         measure;         /* enum ts_measure                     */
+	int         higher;          /* 1 = higher is better, 0 = lower     */
+	int         source;          /* enum ts_source                      */
+	unsigned    dims;            /* TS_DIM_*                            */
+	int         line;
+} ts_indicator;
+
+typedef struct ts_catalogue {
+	char          version[TS_CAT_MAX + 1];
+	size_t        n;
+	ts_indicator *ind;           /* file order                          */
+	char         *text;          /* owned copy the strings point into   */
+} ts_catalogue;
+
+int  ts_catalogue_load(ts_catalogue **c, const char *path, char *err, size_t errlen);
+int  ts_catalogue_parse(ts_catalogue **c, const char *name, const char *text,
+         size_t len, char *err, size_t errlen);
+void ts_catalogue_free(ts_catalogue **c);
+const ts_indicator *ts_catalogue_find(const ts_catalogue *c, const char *id);
+/* Only the `!version` line of a catalogue file (what the daemon needs
+ * for the body's catalogue field): 0, TS_ESYS or TS_EPARSE. */
+int  ts_catalogue_version(const char *path, char out[TS_CAT_MAX + 1],
+         char *err, size_t errlen);
+
+const char *ts_measure_name(int measure);   /* "percent", ...           */
+const char *ts_measure_unit(int measure);   /* "%", "‰", "/100k", ""    */
+uint64_t    ts_measure_factor(int measure); /* 100, 1000, 100000, 1     */
+const char *ts_source_name(int source);
+/* Rate for display: "94.50" (2 decimals), "-" when den is 0 for a
+ * ratio; for a count the numerator. */
+void ts_measure_format(int measure, uint64_t num, uint64_t den, char *out,
+         size_t outlen);
+
+/* ------------------------------------------------------------------ */
+/* Plans                                                                */
+/* ------------------------------------------------------------------ */
+
+enum ts_op { TS_OP_NONE = 0, TS_OP_LT, TS_OP_LE, TS_OP_GE, TS_OP_GT };
+
+typedef struct ts_target {
+	char        ind[TS_IND_MAX + 1];
+	char        dis[TS_DIS_MAX + 1];  /* "" = total                    */
+	int         year;                 /* 0 = "*": every year            */
+	int         op;                   /* enum ts_op; NONE = no figure   */
+	uint64_t    milli;                /* target * 1000                  */
+	char        text[24];             /* the figure as written          */
+	int         measure;              /* of the catalogue entry or own  */
+	int         own;                  /* 1: not a catalogue indicator   */
+	const char *name_vi, *notes;      /* into the plan's text           */
+	int         line;
+} ts_target;
+
+typedef struct ts_plan {
+	char        unit[TS_CODE_MAX + 1];
+	char        catalogue[TS_CAT_MAX + 1];
+	const char *title, *path;
+	size_t      n;
+	ts_target  *t;
+	char       *text;
+} ts_plan;
+
+/* cat may be NULL (then every indicator counts as own and needs a
+ * measure); with a catalogue, ids not in it must be "UNIT.x" and carry
+ * a name and a measure. */
+int  ts_plan_load(ts_plan **p, const char *path, const ts_catalogue *cat,
+         char *err, size_t errlen);
+int  ts_plan_parse(ts_plan **p, const char *name, const char *text, size_t len,
+         const ts_catalogue *cat, char *err, size_t errlen);
+void ts_plan_free(ts_plan **p);
+/* Target for (ind, dis, year): the row for that year, else the "*" row. */
+const ts_target *ts_plan_find(const ts_plan *p, const char *ind,
+         const char *dis, int year);
+
+typedef struct ts_plans {
+	size_t    n;
+	ts_plan **p;
+} ts_plans;
+/* Every *.tsv in dir (sorted by name); two plans for one unit is an
+ * error.  A missing directory is an empty set. */
+int  ts_plans_load_dir(ts_plans *ps, const char *dir, const ts_catalogue *cat,
+         char *err, size_t errlen);
+void ts_plans_free(ts_plans *ps);
+const ts_plan *ts_plans_for_unit(const ts_plans *ps, const char *unit);
+/* 1 met, 0 not met, -1 cannot tell (no figure, or den 0 for a ratio). */
+int  ts_target_met(const ts_target *t, uint64_t num, uint64_t den);
+const char *ts_op_text(int op);             /* "<", "<=", ">=", ">", "" */
+
+/* ------------------------------------------------------------------ */
+/* Register (library tiersync_register: tierctl and tests ONLY)         */
+/* ------------------------------------------------------------------ */
+
+#define TS_RID_MAX 32             /* record id: 1..32 of [0-9A-Za-z_-]   */
+#define TS_DATE_NONE INT32_MIN
+
+enum ts_reg_kind { TS_REG_AUTO = 0, TS_REG_CHILDREN = 1, TS_REG_CASES = 2 };
+
+enum ts_imm    { TS_IMM_NONE = 0, TS_IMM_PARTIAL, TS_IMM_FULL8, TS_IMM_FULL12,
+                 TS_IMM_FULL14 };
+enum ts_school { TS_SCH_NONE = 0, TS_SCH_NURSERY, TS_SCH_KINDERGARTEN,
+                 TS_SCH_PRIMARY, TS_SCH_LOWER_SECONDARY, TS_SCH_UPPER_SECONDARY,
+                 TS_SCH_SPECIAL };
+enum ts_case_kind { TS_CASE_VIOLENCE = 0, TS_CASE_ABUSE, TS_CASE_EXPLOITATION,
+                 TS_CASE_INJURY, TS_CASE_CHILD_MARRIAGE, TS_CASE_DISASTER };
+
+/* Fixed-size records, stored as they are (native byte order: the
+ * register never leaves the machine).  Dates are days since 1970-01-01,
+ * TS_DATE_NONE when absent. */
+typedef struct ts_child {
+	char     id[TS_RID_MAX + 1];
+	uint8_t  sex;              /* 0 m, 1 f                              */
+	uint8_t  eth, dis, hi;     /* ethnic minority, disability, HI card  */
+	uint8_t  imm;              /* enum ts_imm                           */
+	uint8_t  uw, st, ob;       /* underweight, stunted, obese (if measured) */
+	uint8_t  school;           /* enum ts_school                        */
+	uint8_t  special;          /* 0 none, 1..14 Law on Children art. 10 */
+	uint8_t  special_support;
+	uint8_t  pad_;
+	int32_t  birth, birth_reg, measured, death;
+} ts_child;
+
+typedef struct ts_case {
+	char     id[TS_RID_MAX + 1];
+	char     child[TS_RID_MAX + 1];
+	uint8_t  kind;             /* enum ts_case_kind                     */
+	uint8_t  intervention, support, died;
+	int32_t  occurred, detected;
+} ts_case;
+
+typedef struct ts_register ts_register;
+
+int  ts_register_open(ts_register **r, const char *dir, int rdonly,
+         char *err, size_t errlen);
+void ts_register_close(ts_register **r);
+
+#define TS_REG_IMPORT   0         /* new ids only                        */
+#define TS_REG_CORRECT  1         /* existing ids only: replaced          */
+#define TS_REG_MAX_ERRORS 50
+
+typedef struct ts_reg_result {
+	int      kind;             /* the kind found in the header          */
+	size_t   rows;             /* data rows read                        */
+	size_t   stored;           /* rows written (0 unless committed)     */
+	unsigned nerr;             /* errors found                          */
+	ts_buf   errors;           /* first 50 as "FILE:LINE:COL: what\n"   */
+} ts_reg_result;
+
+/*
+ * Import (or correct) a register CSV (docs/REGISTER.md) held in buf.
+ * kind TS_REG_AUTO takes the kind from the header.  With skip_bad 0
+ * (the default in tierctl) any error refuses the whole file and nothing
+ * is stored; with 1 the good rows are stored.  One LMDB txn per file.
+ * Returns 0 (see res->nerr) or a TS_E* for trouble other than the data.
+ * Always ts_reg_result_free(res).
+ */
+int  ts_register_load_csv(ts_register *r, int kind, int mode, int skip_bad,
+         const char *file, const char *buf, size_t len, ts_reg_result *res);
+void ts_reg_result_free(ts_reg_result *res);
+
+/* Delete records by id (kind AUTO: the id must name exactly one record
+ * of either kind).  A child with cases cannot be deleted.  All or
+ * nothing; err names the first id at fault. */
+int  ts_register_delete(ts_register *r, int kind, char *const *ids, size_t n,
+         char *err, size_t errlen);
+
+typedef struct ts_reg_counts {
+	uint64_t children, cases;
+	uint64_t version;          /* bumped by every committed change      */
+} ts_reg_counts;
+int  ts_register_counts(ts_register *r, ts_reg_counts *c);
+
+/* Periods computed before (recomputed after every change). */
+int  ts_register_mark_period(ts_register *r, const char *period);
+int  ts_register_periods(ts_register *r, char (**periods)[TS_PERIOD_MAX + 1],
+         size_t *n);
+
+/* All records, sorted by id (one allocation each array). */
+int  ts_register_load_all(ts_register *r, ts_child **ch, size_t *nch,
+         ts_case **cs, size_t *ncs);
+
+/* ------------------------------------------------------------------ */
+/* Compute (library tiersync_register)                                  */
+/* ------------------------------------------------------------------ */
+
+typedef struct ts_compute_ind {
+	const char *id;
+	unsigned    dims;
+} ts_compute_ind;
+/* The indicators computed from the register (must be the catalogue's
+ * source=register entries; a test checks). */
+const ts_compute_ind *ts_compute_indicators(size_t *n);
+
+/* Values of period from the records: totals and disaggregations,
+ * canonical order; *vals is one heap array (free()).  Totals equal the
+ * sum of each dimension's values. */
+int  ts_compute_period(const ts_child *ch, size_t nch, const ts_case *cs,
+         size_t ncs, const char *period, ts_value **vals, size_t *n);
+
+/* Date helpers (shared with the CSV parser). */
+int32_t ts_days_from_civil(int y, unsigned m, unsigned d);
+/* First and last day of a period: 0 or TS_EPARSE. */
+int  ts_period_days(const char *period, int32_t *first, int32_t *last);
+
+#endif

@@ -1,0 +1,356 @@
+/*
+ * tierctl compute: the register's indicators for a period, sent to the
+ * daemon as CTL_REPLACE (the register-computed indicators are replaced
+ * wholly, so a disaggregation that vanished goes too).  Only aggregates
+ * leave this program: the records stay in <datadir>/register.
+ *
+ * Also the helpers the domain commands share (domain_cmds.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <zmq.h>
+
+#include "domain_cmds.h"
+
+#define CTL_RCV_TIMEOUT_MS  10000
+#define CTL_SND_TIMEOUT_MS  3000
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                              */
+/* ------------------------------------------------------------------ */
+
+int
+dom_load_catalogue(struct ctl *c, ts_catalogue **cat)
+{
+	char err[1024];
+
+	*cat = NULL;
+	if (ctl_load_config(c) != 0)
+		return -1;
+	if (c->cfg.catalogue[0] == '\0')
+		return 0;
+	if (ts_catalogue_load(cat, c->cfg.catalogue, err, sizeof(err)) != 0) {
+		ctl_errx("catalogue: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+dom_load_plans(struct ctl *c, const ts_catalogue *cat, const char *dir,
+    ts_plans *ps)
+{
+	char err[1024], path[TS_PATH_MAX + 16], tmp[TS_PATH_MAX];
+
+	memset(ps, 0, sizeof(*ps));
+	if (dir == NULL) {
+		if (c->cfg.catalogue[0] == '\0')
+			return 0;
+		snprintf(tmp, sizeof(tmp), "%s", c->cfg.catalogue);
+		snprintf(path, sizeof(path), "%s/plans", dirname(tmp));
+		dir = path;
+	}
+	if (ts_plans_load_dir(ps, dir, cat, err, sizeof(err)) != 0) {
+		ctl_errx("plans: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+dom_register_open(struct ctl *c, int rdonly, ts_register **r)
+{
+	char path[TS_PATH_MAX + 16], err[1024];
+	int rc;
+
+	if (ctl_load_config(c) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/register", c->cfg.datadir);
+	if ((rc = ts_register_open(r, path, rdonly, err, sizeof(err))) != 0) {
+		ctl_errx("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Control socket (CTL_REPLACE)                                          */
+/* ------------------------------------------------------------------ */
+
+struct csock { void *ctx, *sock; char ep[TS_PATH_MAX + 32]; };
+
+static void
+csock_close(struct csock *k)
+{
+	if (k->sock != NULL && zmq_close(k->sock) == -1)
+		ctl_errx("%s: zmq_close: %s", k->ep, zmq_strerror(zmq_errno()));
+	k->sock = NULL;
+	if (k->ctx != NULL)
+		while (zmq_ctx_term(k->ctx) == -1 && zmq_errno() == EINTR)
+			;
+	k->ctx = NULL;
+}
+
+static int
+csock_open(struct ctl *c, struct csock *k)
+{
+	char dir[TS_PATH_MAX], path[TS_PATH_MAX + 16];
+	int linger = 0, rcvto = CTL_RCV_TIMEOUT_MS, sndto = CTL_SND_TIMEOUT_MS, imm = 1;
+	int64_t maxmsg = TS_MSG_MAX;
+	struct stat sb;
+
+	memset(k, 0, sizeof(*k));
+	ctl_datadir_abs(c, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/control.sock", dir);
+	snprintf(k->ep, sizeof(k->ep), "ipc://%s", path);
+	if (stat(path, &sb) == -1) {
+		ctl_errx("no answer from tiersyncd on %s (is it running?)", k->ep);
+		return -1;
+	}
+	if ((k->ctx = zmq_ctx_new()) == NULL ||
+	    (k->sock = zmq_socket(k->ctx, ZMQ_REQ)) == NULL ||
+	    zmq_setsockopt(k->sock, ZMQ_LINGER, &linger, sizeof(linger)) == -1 ||
+	    zmq_setsockopt(k->sock, ZMQ_RCVTIMEO, &rcvto, sizeof(rcvto)) == -1 ||
+	    zmq_setsockopt(k->sock, ZMQ_SNDTIMEO, &sndto, sizeof(sndto)) == -1 ||
+	    zmq_setsockopt(k->sock, ZMQ_IMMEDIATE, &imm, sizeof(imm)) == -1 ||
+	    zmq_setsockopt(k->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) == -1 ||
+	    zmq_connect(k->sock, k->ep) == -1) {
+		ctl_errx("%s: %s", k->ep, zmq_strerror(zmq_errno()));
+		csock_close(k);
+		return -1;
+	}
+	return 0;
+}
+
+/* One request/reply.  0 with *code/reason, -1 after printing why not. */
+static int
+csock_call(struct csock *k, const ts_buf *req, int *code, char *reason,
+    size_t rlen)
+{
+	zmq_msg_t msg;
+	ts_msg m;
+	int rc, more;
+
+	if (zmq_send(k->sock, req->buf, req->len, 0) == -1) {
+		ctl_errx("%s: %s", k->ep, zmq_errno() == EAGAIN ?
+		    "no answer from tiersyncd (is it running?)" :
+		    zmq_strerror(zmq_errno()));
+		return -1;
+	}
+	if (zmq_msg_init(&msg) == -1)
+		return -1;
+	if (zmq_msg_recv(&msg, k->sock, 0) == -1) {
+		ctl_errx("%s: %s", k->ep, zmq_errno() == EAGAIN ?
+		    "no answer from tiersyncd (is it running?)" :
+		    zmq_strerror(zmq_errno()));
+		zmq_msg_close(&msg);
+		return -1;
+	}
+	more = zmq_msg_more(&msg);
+	memset(&m, 0, sizeof(m));
+	rc = more ? TS_EMALFORMED :
+	    ts_msg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &m);
+	zmq_msg_close(&msg);
+	if (rc != 0 || m.type != TS_MSG_CTL_REPLY) {
+		ctl_errx("%s: bad reply from tiersyncd", k->ep);
+		ts_msg_clear(&m);
+		return -1;
+	}
+	*code = m.code;
+	snprintf(reason, rlen, "%s", m.reason);
+	ts_msg_clear(&m);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* compute                                                              */
+/* ------------------------------------------------------------------ */
+
+static int
+compute_one(ts_register *r, const char *period, ts_value **v, size_t *n,
+    ts_reg_counts *cnt)
+{
+	ts_child *ch;
+	ts_case *cs;
+	size_t nch, ncs;
+	int rc;
+
+	if ((rc = ts_register_load_all(r, &ch, &nch, &cs, &ncs)) != 0) {
+		ctl_errx("register: %s", ts_strerror(rc));
+		return -1;
+	}
+	cnt->children = nch;
+	cnt->cases = ncs;
+	rc = ts_compute_period(ch, nch, cs, ncs, period, v, n);
+	free(ch);
+	free(cs);
+	if (rc != 0) {
+		ctl_errx("compute %s: %s", period, ts_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
+dom_compute_send(struct ctl *c, ts_register *r, char (*periods)[TS_PERIOD_MAX + 1],
+    size_t np, struct json *j)
+{
+	struct csock k;
+	const ts_compute_ind *ci;
+	const char *inds[64];
+	size_t ni, i;
+	int failed = 0;
+
+	if (np == 0)
+		return 0;
+	ci = ts_compute_indicators(&ni);
+	for (i = 0; i < ni && i < 64; i++)
+		inds[i] = ci[i].id;
+	if (csock_open(c, &k) != 0)
+		return -1;
+	for (i = 0; i < np; i++) {
+		ts_reg_counts cnt;
+		ts_value *v = NULL;
+		size_t n = 0;
+		ts_buf b = { NULL, 0, 0 };
+		char reason[TS_REASON_MAX + 1] = "";
+		int code = -1, rc;
+
+		if (compute_one(r, periods[i], &v, &n, &cnt) != 0) {
+			failed = 1;
+			break;
+		}
+		if ((rc = ts_msg_ctl_replace(&b, periods[i], inds, ni, v, n)) != 0) {
+			ctl_errx("period %s: cannot encode CTL_REPLACE: %s", periods[i],
+			    ts_strerror(rc));
+			failed = 1;
+		} else if (csock_call(&k, &b, &code, reason, sizeof(reason)) != 0) {
+			failed = 1;
+		} else if (code != 0) {
+			ctl_errx("tiersyncd refused %s (%s): %s", periods[i],
+			    ts_status_name(code), reason);
+			failed = 1;
+		} else if ((rc = ts_register_mark_period(r, periods[i])) != 0) {
+			ctl_errx("register: remember period %s: %s", periods[i],
+			    ts_strerror(rc));
+			failed = 1;
+		}
+		if (j != NULL) {
+			json_obj_begin(j);
+			json_kstr(j, "period", periods[i]);
+			json_ku64(j, "values", n);
+			json_ku64(j, "children", cnt.children);
+			json_ku64(j, "cases", cnt.cases);
+			json_kbool(j, "ok", code == 0 && !failed);
+			json_kstr(j, "reason", reason);
+			json_obj_end(j);
+		} else if (code == 0 && !failed)
+			printf("computed %s: %zu values from %" PRIu64 " children and %"
+			    PRIu64 " cases; %s\n", periods[i], n, cnt.children,
+			    cnt.cases, reason);
+		ts_buf_free(&b);
+		free(v);
+		if (failed)
+			break;
+	}
+	csock_close(&k);
+	return failed ? -1 : 0;
+}
+
+static void
+print_values(struct ctl *c, const char *period, const ts_value *v, size_t n)
+{
+	struct json j;
+	size_t i;
+
+	if (c->json) {
+		json_init(&j, stdout);
+		json_obj_begin(&j);
+		json_kstr(&j, "period", period);
+		json_key(&j, "values");
+		json_arr_begin(&j);
+		for (i = 0; i < n; i++) {
+			json_obj_begin(&j);
+			json_kstr(&j, "ind", v[i].ind);
+			json_kstr(&j, "dis", v[i].dis);
+			json_ku64(&j, "num", v[i].num);
+			json_ku64(&j, "den", v[i].den);
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
+		json_obj_end(&j);
+		json_end(&j);
+		return;
+	}
+	printf("%-10s  %-12s  %12s  %12s\n", "indicator", "dis", "numerator",
+	    "denominator");
+	for (i = 0; i < n; i++)
+		printf("%-10s  %-12s  %12" PRIu64 "  %12" PRIu64 "\n", v[i].ind,
+		    v[i].dis[0] ? v[i].dis : "(total)", v[i].num, v[i].den);
+}
+
+int
+cmd_compute(struct ctl *c, int argc, char **argv)
+{
+	char *pos[32];
+	char (*periods)[TS_PERIOD_MAX + 1] = NULL;
+	ts_register *r = NULL;
+	struct json j;
+	int npos, rc, print = 0, i, status = EXIT_OK;
+	struct opt opts[] = { { "--print", NULL, &print }, { NULL, NULL, NULL } };
+
+	if ((rc = opt_parse(c, argc, argv, opts, pos, 1, 32, &npos)) != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	for (i = 0; i < npos; i++)
+		if (ts_valid_period(pos[i], strlen(pos[i])) != 0) {
+			ctl_errx("PERIOD '%s': expected YYYY, YYYYQn or YYYY-MM "
+			    "(year 2000-2999)", pos[i]);
+			return EXIT_FAIL;
+		}
+	if (dom_register_open(c, print, &r) != 0)
+		return EXIT_FAIL;
+	if (print) {
+		for (i = 0; i < npos; i++) {
+			ts_value *v;
+			size_t n;
+			ts_reg_counts cnt;
+			if (compute_one(r, pos[i], &v, &n, &cnt) != 0) {
+				status = EXIT_FAIL;
+				break;
+			}
+			print_values(c, pos[i], v, n);
+			free(v);
+		}
+		ts_register_close(&r);
+		return status;
+	}
+	if ((periods = calloc((size_t)npos, sizeof(*periods))) == NULL) {
+		ts_register_close(&r);
+		ctl_errx("out of memory");
+		return EXIT_FAIL;
+	}
+	for (i = 0; i < npos; i++)
+		snprintf(periods[i], sizeof(periods[i]), "%s", pos[i]);
+	if (c->json) {
+		json_init(&j, stdout);
+		json_obj_begin(&j);
+		json_key(&j, "periods");
+		json_arr_begin(&j);
+	}
+	rc = dom_compute_send(c, r, periods, (size_t)npos, c->json ? &j : NULL);
+	if (c->json) {
+		json_arr_end(&j);
+		json_kbool(&j, "ok", rc == 0);
+		json_obj_end(&j);
+		json_end(&j);
+	}
+	free(periods);
+	ts_register_close(&r);
+	return rc == 0 ? EXIT_OK : EXIT_FAIL;
+}
