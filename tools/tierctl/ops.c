@@ -1,0 +1,342 @@
+/*
+ * Helpers shared by the operator commands (ops.h): deadlines, period
+ * formats, per-unit replication state, meta reads, argument checks and
+ * the control-socket CTL_RELOAD client.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <zmq.h>
+
+#include "ops.h"
+
+/* ------------------------------------------------------------------ */
+/* Periods and deadlines                                                */
+/* ------------------------------------------------------------------ */
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	const int64_t era = (y >= 0 ? y : y - 399) / 400;
+	const unsigned yoe = (unsigned)(y - era * 400);
+	const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+#define VN_OFFSET_MS (7 * 3600 * 1000LL)
+
+uint64_t
+ops_deadline_ms(const ts_config *cfg, const char *period, int level)
+{
+	int year = atoi(period), steps = TS_LVL_COMMUNE - level;
+	int64_t day;
+
+	if (steps < 0)
+		steps = 0;
+	if (strlen(period) == 4) {
+		int mmdd = cfg->deadline_annual_mmdd;
+		day = days_from_civil(year, (unsigned)(mmdd / 100),
+		    (unsigned)(mmdd % 100));
+	} else {
+		unsigned m;
+		if (period[4] == 'Q')
+			m = (unsigned)(period[5] - '0') * 3 + 1;
+		else
+			m = (unsigned)atoi(period + 5) + 1;
+		if (m > 12)
+			day = days_from_civil(year + 1, m - 12, 1);
+		else
+			day = days_from_civil(year, m, 1);
+		day += cfg->deadline_period_days;
+	}
+	day += (int64_t)steps * cfg->deadline_step_days;
+	return (uint64_t)(day * 86400000 - VN_OFFSET_MS);
+}
+
+void
+ops_current_year(uint64_t now_ms, char *out, size_t outlen)
+{
+	time_t t = (time_t)((now_ms + VN_OFFSET_MS) / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		snprintf(out, outlen, "2025");
+	else
+		snprintf(out, outlen, "%04d", tm.tm_year + 1900);
+}
+
+void
+ops_period_start(const char *period, char *out, size_t outlen)
+{
+	int month = 1;
+
+	if (period[4] == 'Q')
+		month = (period[5] - '1') * 3 + 1;
+	else if (period[4] == '-')
+		month = atoi(period + 5);
+	snprintf(out, outlen, "%.4s-%02d-01", period, month);
+}
+
+const char *
+ops_period_duration(const char *period)
+{
+	return period[4] == '\0' ? "P1Y" : period[4] == 'Q' ? "P3M" : "P1M";
+}
+
+void
+ops_period_dhis2(const char *period, char *out, size_t outlen)
+{
+	if (period[4] == '-')
+		snprintf(out, outlen, "%.4s%.2s", period, period + 5);
+	else
+		snprintf(out, outlen, "%s", period);
+}
+
+/* ------------------------------------------------------------------ */
+/* Replication state                                                    */
+/* ------------------------------------------------------------------ */
+
+const char *
+ops_state_name(int st)
+{
+	return st == OPS_REPORTED ? "reported" : st == OPS_LATE ? "late" :
+	    "missing";
+}
+
+int
+ops_unit_state(const struct ctl *c, ts_txn *t, int u, const char *period,
+    uint64_t now_ms, struct ops_unit_state *st)
+{
+	const ts_unit *unit = &c->topo->units[u];
+	ts_env_view v;
+	ts_report r;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	st->deadline_ms = ops_deadline_ms(&c->cfg, period, unit->level);
+	st->leaf_expected = unit->nleaves;
+	rc = ts_latest_get(t, unit->code, period, &st->latest);
+	if (rc == TS_ENOTFOUND) {
+		st->state = OPS_MISSING;
+		st->overdue = now_ms >= st->deadline_ms;
+		return 0;
+	}
+	if (rc != 0) {
+		ctl_errx("store: latest %s/%s: %s", unit->code, period,
+		    ts_strerror(rc));
+		return -1;
+	}
+	st->held = 1;
+	st->state = st->latest.first_ms < st->deadline_ms ? OPS_REPORTED :
+	    OPS_LATE;
+	memset(&r, 0, sizeof(r));
+	if (env_load(t, unit->code, st->latest.seq, &r, &v, NULL) == 0) {
+		st->leaf_reported = r.comp.leaf_reported;
+		st->leaf_expected = r.comp.leaf_expected;
+		ts_report_clear(&r);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Store reads                                                          */
+/* ------------------------------------------------------------------ */
+
+int
+ops_read_begin(struct ctl *c, ts_txn **t)
+{
+	int rc;
+
+	if (ctl_open_store(c) != 0)
+		return -1;
+	if ((rc = ts_store_read_begin(c->store, t)) != 0) {
+		ctl_errx("store: read txn: %s", ts_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
+ops_meta_str(ts_txn *t, const char *name, char *out, size_t outlen)
+{
+	ts_bytes b;
+	int rc;
+
+	out[0] = '\0';
+	if ((rc = ts_meta_get(t, name, &b)) == TS_ENOTFOUND)
+		return 0;
+	if (rc != 0) {
+		ctl_errx("store: meta '%s': %s", name, ts_strerror(rc));
+		return -1;
+	}
+	snprintf(out, outlen, "%.*s", (int)(b.len < outlen ? b.len : outlen - 1),
+	    (const char *)b.p);
+	return 0;
+}
+
+int
+ops_meta_u64(ts_txn *t, const char *name, uint64_t *v)
+{
+	int rc;
+
+	if ((rc = ts_meta_get_u64(t, name, v)) != 0) {
+		ctl_errx("store: meta '%s': %s", name, ts_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
+ops_own_catalogue(const struct ctl *c, ts_txn *t, char *out, size_t outlen)
+{
+	ts_chain ch;
+	ts_env_view v;
+	ts_report r;
+	int rc;
+
+	out[0] = '\0';
+	if ((rc = ts_chain_get(t, c->cfg.unit, &ch)) == TS_ENOTFOUND)
+		return 0;
+	if (rc != 0) {
+		ctl_errx("store: chain of %s: %s", c->cfg.unit, ts_strerror(rc));
+		return -1;
+	}
+	memset(&r, 0, sizeof(r));
+	if (env_load(t, c->cfg.unit, ch.seq, &r, &v, NULL) == 0) {
+		snprintf(out, outlen, "%s", r.catalogue);
+		ts_report_clear(&r);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Arguments                                                            */
+/* ------------------------------------------------------------------ */
+
+int
+ops_arg_period(const char *what, const char *period)
+{
+	if (ts_valid_period(period, strlen(period)) == 0)
+		return 0;
+	ctl_errx("%s '%s': expected YYYY, YYYYQn (n 1-4) or YYYY-MM, year "
+	    "2000-2999", what, period);
+	return -1;
+}
+
+int
+ops_arg_unit(struct ctl *c, const char *unit)
+{
+	const char *code = unit != NULL ? unit : c->cfg.unit;
+	int u;
+
+	if (unit != NULL && ts_valid_code(unit, strlen(unit)) != 0) {
+		ctl_errx("--unit '%s': not a unit code (1 to %d letters or digits)",
+		    unit, TS_CODE_MAX);
+		return -1;
+	}
+	if ((u = ts_topo_find(c->topo, code)) < 0) {
+		ctl_errx("%s '%s': no such unit in topology %s", unit != NULL ?
+		    "--unit" : "unit (node.conf)", code, c->topo->version);
+		return -1;
+	}
+	return u;
+}
+
+/* ------------------------------------------------------------------ */
+/* CTL_RELOAD                                                           */
+/* ------------------------------------------------------------------ */
+
+int
+ops_ctl_reload(struct ctl *c, int quiet_absent)
+{
+	char dir[TS_PATH_MAX], path[TS_PATH_MAX + 32], ep[TS_PATH_MAX + 40];
+	int linger = 0, rcvto = 5000, sndto = 3000, one = 1, ret = -1;
+	void *ctx = NULL, *s = NULL;
+	ts_buf b = { NULL, 0, 0 };
+	zmq_msg_t msg;
+	ts_msg m;
+	struct stat sb;
+	int rc;
+
+	ctl_datadir_abs(c, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/control.sock", dir);
+	snprintf(ep, sizeof(ep), "ipc://%s", path);
+	if (stat(path, &sb) == -1) {
+		if (!quiet_absent)
+			ctl_errx("no tiersyncd running for %s (%s: %s)", dir, path,
+			    strerror(errno));
+		return 1;
+	}
+	if ((rc = ts_msg_ctl_reload(&b)) != 0) {
+		ctl_errx("cannot encode CTL_RELOAD: %s", ts_strerror(rc));
+		return -1;
+	}
+	if ((ctx = zmq_ctx_new()) == NULL ||
+	    (s = zmq_socket(ctx, ZMQ_REQ)) == NULL ||
+	    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger)) == -1 ||
+	    zmq_setsockopt(s, ZMQ_RCVTIMEO, &rcvto, sizeof(rcvto)) == -1 ||
+	    zmq_setsockopt(s, ZMQ_SNDTIMEO, &sndto, sizeof(sndto)) == -1 ||
+	    zmq_setsockopt(s, ZMQ_IMMEDIATE, &one, sizeof(one)) == -1 ||
+	    zmq_connect(s, ep) == -1) {
+		ctl_errx("%s: %s", ep, zmq_strerror(zmq_errno()));
+		goto out;
+	}
+	if (zmq_send(s, b.buf, b.len, 0) == -1) {
+		if (zmq_errno() == EAGAIN) {
+			if (!quiet_absent)
+				ctl_errx("no answer from tiersyncd on %s (is it "
+				    "running?)", ep);
+			ret = 1;
+		} else
+			ctl_errx("%s: zmq_send: %s", ep, zmq_strerror(zmq_errno()));
+		goto out;
+	}
+	if (zmq_msg_init(&msg) == -1) {
+		ctl_errx("zmq_msg_init: %s", zmq_strerror(zmq_errno()));
+		goto out;
+	}
+	if (zmq_msg_recv(&msg, s, 0) == -1) {
+		if (zmq_errno() == EAGAIN) {
+			if (!quiet_absent)
+				ctl_errx("no answer from tiersyncd on %s (is it "
+				    "running?)", ep);
+			ret = 1;
+		} else
+			ctl_errx("%s: zmq_msg_recv: %s", ep,
+			    zmq_strerror(zmq_errno()));
+		zmq_msg_close(&msg);
+		goto out;
+	}
+	memset(&m, 0, sizeof(m));
+	rc = ts_msg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &m);
+	if (zmq_msg_close(&msg) == -1)
+		ctl_warnx("zmq_msg_close: %s", zmq_strerror(zmq_errno()));
+	if (rc != 0 || m.type != TS_MSG_CTL_REPLY) {
+		ctl_errx("%s: bad reply from tiersyncd: %s", ep, rc != 0 ?
+		    ts_strerror(rc) : "not a CTL_REPLY");
+		ts_msg_clear(&m);
+		goto out;
+	}
+	if (m.code != 0)
+		ctl_errx("tiersyncd refused the reload (%s): %s",
+		    ts_status_name(m.code), m.reason);
+	else
+		ret = 0;
+	ts_msg_clear(&m);
+out:
+	ts_buf_free(&b);
+	if (s != NULL && zmq_close(s) == -1)
+		ctl_warnx("zmq_close: %s", zmq_strerror(zmq_errno()));
+	if (ctx != NULL)
+		while (zmq_ctx_term(ctx) == -1 && zmq_errno() == EINTR)
+			;
+	return ret;
+}
