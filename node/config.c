@@ -90,6 +90,12 @@ static const struct copt table[] = {
 	{ "deadline_period_days", C_INT, "15", NULL, 0, 365, 0,
 	  F(deadline_period_days), "quarter/month reports due this many days "
 	  "after the period ends" },
+	{ "catalogue", C_PATH, NULL, "none: reports carry catalogue \"\"", 0, 0, 0,
+	  F(catalogue), "indicator catalogue (domain/catalogue.tsv); its !version "
+	  "goes into every report; plans are read from plans/ beside it" },
+	{ "wire_dump", C_PATH, NULL, "none", 0, 0, 0, F(wire_dump),
+	  "TESTS ONLY: append every frame sent on the links (plaintext, before "
+	  "CURVE) to this file" },
 };
 #define NOPT	(sizeof(table) / sizeof(table[0]))
 

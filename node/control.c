@@ -153,6 +153,9 @@ control_on_readable(struct node *n)
 		return;
 	}
 	rc = control_apply(n, &m, why, sizeof(why));
-	reply(n, rc == 0 ? 0 : rc == TS_ENOSPC ? TS_ST_RETRY : TS_ST_MALFORMED, why);
+	/* A store failure (full disk, I/O, memory) is temporary for the
+	 * operator, not "malformed". */
+	reply(n, rc == 0 ? 0 : (rc == TS_ENOSPC || rc == TS_ESTORE || rc == TS_ENOMEM) ?
+	    TS_ST_RETRY : TS_ST_MALFORMED, why);
 	ts_msg_clear(&m);
 }

@@ -16,6 +16,7 @@
 #include <sodium.h>
 #include <zmq.h>
 
+#include "tiersync/domain.h"
 #include "tiersync/log.h"
 #include "node.h"
 
@@ -214,6 +215,21 @@ node_setup(struct node *n)
 		log_warnx("%s", err);
 		return -1;
 	}
+	/* The catalogue's id goes into every report; the daemon reads
+	 * nothing else of the domain (the register is tierctl's alone). */
+	if (n->cfg.catalogue[0] != '\0' && ts_catalogue_version(n->cfg.catalogue,
+	    n->catalogue_id, err, sizeof(err)) != 0) {
+		log_warnx("key 'catalogue': %s", err);
+		return -1;
+	}
+	if (n->cfg.wire_dump[0] != '\0') {
+		if ((n->wire_dump = fopen(n->cfg.wire_dump, "ab")) == NULL) {
+			log_warn("key 'wire_dump': %s", n->cfg.wire_dump);
+			return -1;
+		}
+		log_warnx("wire_dump: every frame sent is written to %s (tests only)",
+		    n->cfg.wire_dump);
+	}
 	if (ts_identity_load(&n->id, n->cfg.sign_key, n->cfg.curve_key,
 	    err, sizeof(err)) != 0) {
 		log_warnx("%s", err);
@@ -265,6 +281,27 @@ node_teardown(struct node *n)
 	ts_topo_free(&n->topo);
 	ts_identity_wipe(&n->id);
 	ts_buf_free(&n->tx);
+	if (n->wire_dump != NULL && fclose(n->wire_dump) == EOF)
+		log_warn("wire_dump: close");
+	n->wire_dump = NULL;
+}
+
+/*
+ * Tests only (config key wire_dump): append a frame this node sends on
+ * a link, as plaintext before CURVE, as 4-byte big-endian length +
+ * bytes, so a test can scan everything that left the node.
+ */
+void
+node_wire_dump(struct node *n, const uint8_t *p, size_t len)
+{
+	uint8_t hdr[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16),
+	    (uint8_t)(len >> 8), (uint8_t)len };
+
+	if (n->wire_dump == NULL)
+		return;
+	if (fwrite(hdr, 1, 4, n->wire_dump) != 4 ||
+	    fwrite(p, 1, len, n->wire_dump) != len || fflush(n->wire_dump) == EOF)
+		log_warn("wire_dump: write");
 }
 
 static void
@@ -349,6 +386,13 @@ daemon_run(struct node *n)
 	    n->cfg.listen[0] ? n->cfg.listen : "-",
 	    n->cfg.parent[0] ? n->cfg.parent : "-", n->topo->version);
 
+	/* A reader killed inside a read txn (tierctl -9) leaves a slot that
+	 * pins every page freed after its snapshot: data.mdb would grow with
+	 * every write until something clears it.  tierctl clears dead slots
+	 * when it opens the store; the daemon, open for months, checks every
+	 * READER_CHECK_MS (a scan of the reader table, cheap). */
+	uint64_t next_reader_check = 0;
+#define READER_CHECK_MS 1000
 	while (!n->stop) {
 		zmq_pollitem_t items[4];
 		int ni = 0, izap = -1, irt = -1, idl = -1, ictl = -1, r;
@@ -382,6 +426,10 @@ daemon_run(struct node *n)
 			uplink_tick(n, now);
 		if (n->router)
 			downlink_tick(n, now);
+		if (now >= next_reader_check) {
+			(void)ts_store_reader_check(n->st, NULL);
+			next_reader_check = now + READER_CHECK_MS;
+		}
 	}
 	log_info("unit %s stopping (signal)", n->cfg.unit);
 	rc = 0;

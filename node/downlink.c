@@ -25,7 +25,13 @@ int
 downlink_init(struct node *n)
 {
 	uint8_t sk[32];
-	int one = 1, linger = 0, hs = 10000;
+	int one = 1, linger = 0;
+	/* ZMTP greeting + CURVE handshake take 5 one-way trips: on a link
+	 * with 2 s +- 1 s of delay (a mountain commune) that is 10-15 s, so
+	 * a fixed 10 s limit locked such children out for good.  Allow as
+	 * long as this node lets a link stay silent, 4 x dead_ms (20 s by
+	 * default), never less than 10 s. */
+	int hs = n->cfg.dead_ms > 2500 ? 4 * n->cfg.dead_ms : 10000;
 	int64_t maxmsg = (int64_t)TS_MSG_MAX;
 
 	if (ts_z85_decode32(n->id.curve_sk, sk) != 0) {
@@ -151,7 +157,8 @@ downlink_zmq_send(struct node *n, const void *rid, size_t rid_len,
 	    zmq_send(n->router, p, len, ZMQ_DONTWAIT) == -1) {
 		/* EHOSTUNREACH: the child went away; it will HELLO again. */
 		log_debug("downlink: send: %s", zmq_strerror(zmq_errno()));
-	}
+	} else
+		node_wire_dump(n, p, len);
 }
 
 static void

@@ -115,6 +115,10 @@ struct node {
 	/* ZAP denials are counted in memory (zap.c) and added to meta
 	 * n_zap_denied by the next PUSH txn or a small periodic txn. */
 	uint64_t    zap_flushed, zap_flush_at;
+	/* domain: the catalogue's !version, carried in every report ("" =
+	 * no catalogue configured); tests only: frames sent, plaintext. */
+	char        catalogue_id[TS_CAT_MAX + 1];
+	void       *wire_dump;               /* FILE *, NULL = off         */
 };
 
 static inline uint64_t node_wall(const struct node *n) { return n->io.wall_ms(n->io.ctx); }
@@ -123,6 +127,7 @@ static inline uint64_t node_mono(const struct node *n) { return n->io.mono_ms(n-
 /* daemon.c */
 void node_io_zmq(struct node *n);        /* the real transport + clocks */
 int  node_store_ident(struct node *n);   /* record unit/topology in meta */
+void node_wire_dump(struct node *n, const uint8_t *p, size_t len); /* tests */
 int  daemon_run(struct node *n);
 uint64_t node_deadline_ms(const struct node *n, const char *period, int child_level);
 void node_meta_link(struct node *n, const char *state);

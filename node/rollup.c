@@ -174,6 +174,7 @@ emit_period(ts_txn *t, struct node *n, const char *period, uint64_t *seq_io,
 	snprintf(r.origin, sizeof(r.origin), "%s", me->code);
 	snprintf(r.period, sizeof(r.period), "%s", period);
 	snprintf(r.topo, sizeof(r.topo), "%s", topo->version);
+	snprintf(r.catalogue, sizeof(r.catalogue), "%s", n->catalogue_id);
 	r.seq = *seq_io + 1;
 	memcpy(r.prev, head, TS_HASH_LEN);
 	r.created_ms = now;

@@ -101,6 +101,7 @@ uplink_zmq_send(struct node *n, const uint8_t *p, size_t len)
 			log_warnx("uplink: send: %s", zmq_strerror(zmq_errno()));
 		return -1;
 	}
+	node_wire_dump(n, p, len);
 	return 0;
 }
 

@@ -68,6 +68,10 @@ zap_on_readable(struct node *n)
 	int nf = 0, more = 1, i;
 	const char *status = "400", *text = "not a child of this unit";
 	char user[TS_CODE_MAX + 1] = "";
+	/* ZAP metadata (RFC 27): X-Curve-Key = the client's key in Z85, so
+	 * downlink.c can drop a connection whose key is later revoked. */
+	uint8_t meta[1 + 11 + 4 + TS_CURVE_Z85_LEN];
+	size_t metalen = 0;
 
 	/* Read the whole request, whatever its shape, so the REP socket's
 	 * state stays consistent; extra frames are discarded. */
@@ -121,6 +125,12 @@ zap_on_readable(struct node *n)
 		status = "200";
 		text = "OK";
 		snprintf(user, sizeof(user), "%s", k->code);
+		meta[0] = 11;
+		memcpy(meta + 1, "X-Curve-Key", 11);
+		meta[12] = meta[13] = meta[14] = 0;
+		meta[15] = TS_CURVE_Z85_LEN;
+		memcpy(meta + 16, z85, TS_CURVE_Z85_LEN);
+		metalen = sizeof(meta);
 		log_debug("zap: admitted unit %s from %s", user, addr);
 	}
 reply:
@@ -130,7 +140,7 @@ reply:
 		    send_frame(n->zap, status, 3, 1) == 0 &&
 		    send_frame(n->zap, text, strlen(text), 1) == 0 &&
 		    send_frame(n->zap, user, strlen(user), 1) == 0)
-			(void)send_frame(n->zap, "", 0, 0);
+			(void)send_frame(n->zap, meta, metalen, 0);
 	}
 	for (i = 0; i < nf; i++)
 		zmq_msg_close(&f[i]);

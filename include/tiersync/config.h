@@ -40,6 +40,8 @@ typedef struct ts_config {
 	int  deadline_annual_mmdd;      /* 1205 (5 December), commune level  */
 	int  deadline_step_days;        /* 10, [0, 365]: each higher level    */
 	int  deadline_period_days;      /* 15, [0, 365]: quarter/month after end */
+	char catalogue[TS_PATH_MAX];    /* "" = none: reports carry catalogue "" */
+	char wire_dump[TS_PATH_MAX];    /* tests only: dump of frames sent    */
 } ts_config;
 
 /* Fill defaults; parse path; resolve relative paths; validate. */

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "util.h"
+#include "domain_cmds.h"
+#include "ops.h"
 
 static const uint8_t zero_hash[TS_HASH_LEN];
 
@@ -83,6 +85,8 @@ struct child_row {
 	uint64_t seq;
 	uint64_t summed_seq;           /* in the unit's provenance, 0 = no  */
 	uint32_t leaf_reported, leaf_expected;
+	int      ihave;                /* --indicator: value in its report   */
+	uint64_t inum, iden;
 };
 
 struct rep {
@@ -94,6 +98,7 @@ struct rep {
 	int         sig;
 	struct child_row *kids;
 	size_t      nkids;
+	const char *ind_filter;        /* --indicator ID, or NULL           */
 };
 
 static const ts_prov *
@@ -151,6 +156,16 @@ rep_children(const struct ctl *c, ts_txn *t, struct rep *p)
 		}
 		kr->leaf_reported = cr.comp.leaf_reported;
 		kr->leaf_expected = cr.comp.leaf_expected;
+		if (p->ind_filter != NULL) {
+			size_t vi;
+			for (vi = 0; vi < cr.nvalues; vi++)
+				if (strcmp(cr.values[vi].ind, p->ind_filter) == 0 &&
+				    cr.values[vi].dis[0] == '\0') {
+					kr->ihave = 1;
+					kr->inum = cr.values[vi].num;
+					kr->iden = cr.values[vi].den;
+				}
+		}
 		ts_report_clear(&cr);
 	}
 	return 0;
@@ -342,8 +357,12 @@ rep_json_lists(struct json *j, const struct ctl *c, const struct rep *p)
 	json_arr_end(j);
 }
 
+struct rep_dom;
+static void rep_dom_json(struct json *, const struct ctl *, const struct rep *,
+    const struct rep_dom *);
+
 static void
-rep_json(const struct ctl *c, const struct rep *p)
+rep_json(const struct ctl *c, const struct rep *p, const struct rep_dom *d)
 {
 	struct json j;
 
@@ -360,16 +379,274 @@ rep_json(const struct ctl *c, const struct rep *p)
 	json_ksig(&j, "sig_ok", p->sig);
 	rep_json_comp(&j, &p->r.comp);
 	rep_json_lists(&j, c, p);
+	rep_dom_json(&j, c, p, d);
 	json_obj_end(&j);
 	json_end(&j);
+}
+
+/* ---- indicators against plan targets (catalogue configured) ---- */
+
+struct rep_dom {
+	ts_catalogue *cat;             /* NULL: no catalogue configured     */
+	ts_plans      plans;
+	int           plan_unit;       /* --plan: topology index, else -1   */
+	int           year;
+};
+
+/* Target for (ind, dis) at unit u: u's own plan, else the nearest
+ * ancestor's plan that sets it (or only --plan's).  *who = unit index. */
+static const ts_target *
+dom_target(const struct ctl *c, const struct rep_dom *d, int u, const char *ind,
+    const char *dis, int *who)
+{
+	*who = -1;
+	if (d->plan_unit >= 0)
+		u = d->plan_unit;
+	for (; u >= 0; u = c->topo->units[u].parent) {
+		const ts_plan *pl = ts_plans_for_unit(&d->plans, c->topo->units[u].code);
+		const ts_target *t = ts_plan_find(pl, ind, dis, d->year);
+		if (t != NULL) {
+			*who = u;
+			return t;
+		}
+		if (d->plan_unit >= 0)
+			break;
+	}
+	return NULL;
+}
+
+static const ts_value *
+find_value(const ts_report *r, const char *ind, const char *dis)
+{
+	size_t i;
+
+	for (i = 0; i < r->nvalues; i++)
+		if (strcmp(r->values[i].ind, ind) == 0 && strcmp(r->values[i].dis, dis) == 0)
+			return &r->values[i];
+	return NULL;
+}
+
+static const char *
+met_word(int met)
+{
+	return met > 0 ? "met" : met == 0 ? "NOT MET" : "-";
+}
+
+static void
+target_text(const ts_target *t, char *out, size_t outlen)
+{
+	if (t == NULL)
+		snprintf(out, outlen, "-");
+	else if (t->op == TS_OP_NONE)
+		snprintf(out, outlen, "(no figure)");
+	else
+		snprintf(out, outlen, "%s %s%s", ts_op_text(t->op), t->text,
+		    ts_measure_unit(t->measure));
+}
+
+static void
+json_target(struct json *j, const struct ctl *c, const ts_target *t, int who,
+    uint64_t num, uint64_t den, int have)
+{
+	json_key(j, "target");
+	if (t == NULL) {
+		json_null(j);
+	} else {
+		json_obj_begin(j);
+		json_kstr(j, "op", ts_op_text(t->op));
+		json_kstr(j, "value", t->op == TS_OP_NONE ? "" : t->text);
+		json_ku64(j, "year", (uint64_t)t->year);
+		json_kstr(j, "plan_unit", c->topo->units[who].code);
+		json_kstr(j, "plan_name", c->topo->units[who].name);
+		json_kstr(j, "notes", t->notes);
+		json_obj_end(j);
+	}
+	json_key(j, "met");
+	if (t == NULL || !have || ts_target_met(t, num, den) < 0)
+		json_null(j);
+	else
+		json_bool(j, ts_target_met(t, num, den));
+}
+
+static void
+rep_dom_json(struct json *j, const struct ctl *c, const struct rep *p,
+    const struct rep_dom *d)
+{
+	size_t i, k;
+	char rate[48];
+
+	json_kstr(j, "catalogue", p->r.catalogue);
+	if (d->cat == NULL)
+		return;
+	json_kstr(j, "catalogue_loaded", d->cat->version);
+	json_key(j, "indicators");
+	json_arr_begin(j);
+	for (i = 0; i < d->cat->n; i++) {
+		const ts_indicator *ind = &d->cat->ind[i];
+		const ts_value *v = find_value(&p->r, ind->id, "");
+		const ts_target *t;
+		int who;
+
+		if (p->ind_filter != NULL && strcmp(p->ind_filter, ind->id) != 0)
+			continue;
+		t = dom_target(c, d, p->self, ind->id, "", &who);
+		json_obj_begin(j);
+		json_kstr(j, "id", ind->id);
+		json_ku64(j, "number", (uint64_t)ind->number);
+		json_ku64(j, "goal", (uint64_t)ind->goal);
+		json_kstr(j, "name_vi", ind->name_vi);
+		json_kstr(j, "name_en", ind->name_en);
+		json_kstr(j, "measure", ts_measure_name(ind->measure));
+		json_kstr(j, "direction", ind->higher ? "higher" : "lower");
+		json_kstr(j, "source", ts_source_name(ind->source));
+		json_kstr(j, "agency", ind->agency);
+		json_kbool(j, "reported", v != NULL);
+		json_ku64(j, "num", v != NULL ? v->num : 0);
+		json_ku64(j, "den", v != NULL ? v->den : 0);
+		ts_measure_format(ind->measure, v != NULL ? v->num : 0,
+		    v != NULL ? v->den : 0, rate, sizeof(rate));
+		json_kstr(j, "value", v != NULL ? rate : "");
+		json_target(j, c, t, who, v != NULL ? v->num : 0, v != NULL ? v->den : 0,
+		    v != NULL);
+		json_key(j, "dis");
+		json_arr_begin(j);
+		for (k = 0; k < p->r.nvalues; k++) {
+			const ts_value *dv = &p->r.values[k];
+			int dw = -1;
+			if (strcmp(dv->ind, ind->id) != 0 || dv->dis[0] == '\0')
+				continue;
+			json_obj_begin(j);
+			json_kstr(j, "dis", dv->dis);
+			json_ku64(j, "num", dv->num);
+			json_ku64(j, "den", dv->den);
+			ts_measure_format(ind->measure, dv->num, dv->den, rate, sizeof(rate));
+			json_kstr(j, "value", rate);
+			json_target(j, c, dom_target(c, d, p->self, ind->id, dv->dis, &dw),
+			    dw, dv->num, dv->den, 1);
+			json_obj_end(j);
+		}
+		json_arr_end(j);
+		if (p->ind_filter != NULL) {
+			json_key(j, "children");
+			json_arr_begin(j);
+			for (k = 0; k < p->nkids; k++) {
+				const struct child_row *kr = &p->kids[k];
+				int cw;
+				const ts_target *ct = dom_target(c, d, kr->idx, ind->id, "", &cw);
+				json_obj_begin(j);
+				json_kstr(j, "code", c->topo->units[kr->idx].code);
+				json_kstr(j, "name", c->topo->units[kr->idx].name);
+				json_kbool(j, "reported", kr->ihave);
+				json_ku64(j, "num", kr->inum);
+				json_ku64(j, "den", kr->iden);
+				ts_measure_format(ind->measure, kr->inum, kr->iden, rate,
+				    sizeof(rate));
+				json_kstr(j, "value", kr->ihave ? rate : "");
+				json_target(j, c, ct, cw, kr->inum, kr->iden, kr->ihave);
+				json_obj_end(j);
+			}
+			json_arr_end(j);
+		}
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+static void
+rep_dom_human(const struct ctl *c, const struct rep *p, const struct rep_dom *d)
+{
+	size_t i, k;
+	char rate[48], tgt[48], nd[64], plan[64];
+
+	if (d->cat == NULL)
+		return;
+	printf("\nindicators (catalogue %s; report says '%s'); targets for %d\n",
+	    d->cat->version, p->r.catalogue, d->year);
+	printf("%-4s  %12s  %-21s  %-14s  %-10s  %-7s  %s\n", "id", "value",
+	    "numerator/denominator", "target", "plan of", "result", "indicator");
+	for (i = 0; i < d->cat->n; i++) {
+		const ts_indicator *ind = &d->cat->ind[i];
+		const ts_value *v = find_value(&p->r, ind->id, "");
+		const ts_target *t;
+		int who;
+
+		if (p->ind_filter != NULL && strcmp(p->ind_filter, ind->id) != 0)
+			continue;
+		t = dom_target(c, d, p->self, ind->id, "", &who);
+		if (v != NULL) {
+			ts_measure_format(ind->measure, v->num, v->den, rate, sizeof(rate));
+			if (ind->measure != TS_M_COUNT && strcmp(rate, "-") != 0) {
+				size_t rl = strlen(rate);
+				snprintf(rate + rl, sizeof(rate) - rl, "%s",
+				    ts_measure_unit(ind->measure));
+			}
+			if (ind->measure == TS_M_COUNT)
+				snprintf(nd, sizeof(nd), "%" PRIu64, v->num);
+			else
+				snprintf(nd, sizeof(nd), "%" PRIu64 "/%" PRIu64, v->num, v->den);
+		} else {
+			snprintf(rate, sizeof(rate), "no data");
+			snprintf(nd, sizeof(nd), "-");
+		}
+		target_text(t, tgt, sizeof(tgt));
+		snprintf(plan, sizeof(plan), "%s", t != NULL ? c->topo->units[who].code : "-");
+		printf("%-4s  %12s  %-21s  %-14s  %-10s  %-7s  %s\n", ind->id, rate, nd,
+		    tgt, plan, v != NULL ? met_word(ts_target_met(t, v->num, v->den)) :
+		    "-", ind->name_en);
+		if (p->ind_filter == NULL)
+			continue;
+		printf("\n%s\n%s (%s, %s is better; source %s; %s)\n", ind->name_vi,
+		    ind->name_en, ts_measure_name(ind->measure), ind->higher ?
+		    "higher" : "lower", ts_source_name(ind->source), ind->agency);
+		if (t != NULL)
+			printf("target %s for %d: plan of %s %s (%s)%s%s\n", tgt, d->year,
+			    c->topo->units[who].code, c->topo->units[who].name,
+			    t->year ? "this year" : "every year",
+			    t->notes[0] ? "; " : "", t->notes);
+		if (ind->notes[0] != '\0')
+			printf("notes: %s\n", ind->notes);
+		for (k = 0; k < p->r.nvalues; k++) {
+			const ts_value *dv = &p->r.values[k];
+			const ts_target *dt;
+			int dw = -1;
+			if (strcmp(dv->ind, ind->id) != 0 || dv->dis[0] == '\0')
+				continue;
+			dt = dom_target(c, d, p->self, ind->id, dv->dis, &dw);
+			ts_measure_format(ind->measure, dv->num, dv->den, rate, sizeof(rate));
+			target_text(dt, tgt, sizeof(tgt));
+			printf("  %-12s %10s  %" PRIu64 "/%" PRIu64 "  %s %s\n", dv->dis, rate,
+			    dv->num, dv->den, dt != NULL ? tgt : "",
+			    dt != NULL ? met_word(ts_target_met(dt, dv->num, dv->den)) : "");
+		}
+		if (p->nkids > 0)
+			printf("\n%-8s  %12s  %-21s  %-14s  %-10s  %-7s  %s\n", "child", "value",
+			    "numerator/denominator", "target", "plan of", "result", "name");
+		for (k = 0; k < p->nkids; k++) {
+			const struct child_row *kr = &p->kids[k];
+			int cw;
+			const ts_target *ct = dom_target(c, d, kr->idx, ind->id, "", &cw);
+			ts_measure_format(ind->measure, kr->inum, kr->iden, rate, sizeof(rate));
+			snprintf(nd, sizeof(nd), "%" PRIu64 "/%" PRIu64, kr->inum, kr->iden);
+			target_text(ct, tgt, sizeof(tgt));
+			printf("%-8s  %12s  %-21s  %-14s  %-10s  %-7s  %s\n",
+			    c->topo->units[kr->idx].code, kr->ihave ? rate : "no data",
+			    kr->ihave ? nd : "-", tgt, ct != NULL ?
+			    c->topo->units[cw].code : "-", kr->ihave ?
+			    met_word(ts_target_met(ct, kr->inum, kr->iden)) : "-",
+			    c->topo->units[kr->idx].name);
+		}
+	}
 }
 
 int
 cmd_report(struct ctl *c, int argc, char **argv)
 {
 	struct rep p;
-	const char *unit = NULL;
-	struct opt opts[] = { { "--unit", &unit, NULL }, { NULL, NULL, NULL } };
+	struct rep_dom d;
+	const char *unit = NULL, *ind = NULL, *plan = NULL, *plans = NULL;
+	struct opt opts[] = { { "--unit", &unit, NULL }, { "--indicator", &ind, NULL },
+	    { "--plan", &plan, NULL }, { "--plans", &plans, NULL },
+	    { NULL, NULL, NULL } };
 	char *pos[1];
 	ts_txn *t = NULL;
 	int npos, rc;
@@ -392,18 +669,51 @@ cmd_report(struct ctl *c, int argc, char **argv)
 		    "--unit" : "unit (node.conf)", p.unit, c->topo->version);
 		return EXIT_FAIL;
 	}
-	if (ctl_open_store(c) != 0 || read_begin(c, &t) != 0)
+	memset(&d, 0, sizeof(d));
+	d.plan_unit = -1;
+	d.year = atoi(p.period);
+	if (plan != NULL && (arg_code("--plan", plan) != 0 ||
+	    (d.plan_unit = ts_topo_find(c->topo, plan)) < 0)) {
+		if (d.plan_unit < 0)
+			ctl_errx("--plan '%s': no such unit in topology", plan);
 		return EXIT_FAIL;
-	rc = rep_load(c, t, &p);
-	ts_store_read_end(&t);
+	}
+	if (dom_load_catalogue(c, &d.cat) != 0)
+		return EXIT_FAIL;
+	if (d.cat == NULL && (ind != NULL || plan != NULL)) {
+		ctl_errx("--indicator/--plan need a catalogue: set 'catalogue' in %s",
+		    c->confpath);
+		return EXIT_FAIL;
+	}
+	if (ind != NULL && ts_catalogue_find(d.cat, ind) == NULL) {
+		ctl_errx("--indicator '%s': not in catalogue %s", ind, d.cat->version);
+		ts_catalogue_free(&d.cat);
+		return EXIT_FAIL;
+	}
+	if (d.cat != NULL && dom_load_plans(c, d.cat, plans, &d.plans) != 0) {
+		ts_catalogue_free(&d.cat);
+		return EXIT_FAIL;
+	}
+	if (plan != NULL && ts_plans_for_unit(&d.plans, plan) == NULL)
+		ctl_warnx("--plan %s: no plan of that unit is loaded", plan);
+	p.ind_filter = ind;
+	rc = -1;
+	if (ctl_open_store(c) == 0 && read_begin(c, &t) == 0) {
+		rc = rep_load(c, t, &p);
+		ts_store_read_end(&t);
+	}
 	if (rc == 0) {
 		if (c->json)
-			rep_json(c, &p);
-		else
+			rep_json(c, &p, &d);
+		else {
 			rep_human(c, &p);
+			rep_dom_human(c, &p, &d);
+		}
 	}
 	ts_report_clear(&p.r);
 	free(p.kids);
+	ts_plans_free(&d.plans);
+	ts_catalogue_free(&d.cat);
 	return rc == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
@@ -608,6 +918,9 @@ struct verify {
 	uint64_t       nenv, norigins, nrollups, nfail;
 	char         (*dirty)[TS_PERIOD_MAX + 1]; /* periods being re-made */
 	size_t         ndirty, dirty_cap;
+	int            all;            /* --all: every report's rollup     */
+	int            history;        /* checking a superseded report     */
+	struct progress pg;            /* on a terminal only               */
 };
 
 static void vfail(struct verify *, const char *, uint64_t, const char *,
@@ -689,6 +1002,7 @@ verify_env_cb(const char *origin, uint64_t seq, const uint8_t *env,
 		vf->norigins++;
 	}
 	vf->nenv++;
+	progress_step(&vf->pg, 1);
 	memset(&r, 0, sizeof(r));
 	if ((rc = ts_env_split(env, len, &v)) == 0) {
 		ts_body_hash(v.body, v.body_len, hash);
@@ -883,7 +1197,9 @@ verify_rollup(struct verify *vf, const ts_report *r)
 {
 	struct acc sum = { NULL, 0, 0 };
 	const ts_value *ovf;
-	int self = strcmp(r->origin, vf->c->cfg.unit) == 0;
+	/* A superseded own report was made from own values since changed:
+	 * only the children's part can be checked (>=). */
+	int self = strcmp(r->origin, vf->c->cfg.unit) == 0 && !vf->history;
 	int rc = 0, exact = 0;
 
 	vf->nrollups++;
@@ -962,15 +1278,56 @@ dirty_cb(const char *period, void *arg)
 	return 0;
 }
 
+/* --all: the rollups of superseded reports too (the newest ones are
+ * checked by verify_latest_cb). */
+static int
+verify_hist_cb(const char *origin, uint64_t seq, const uint8_t *env,
+    size_t len, void *arg)
+{
+	struct verify *vf = arg;
+	ts_latest l;
+	ts_env_view v;
+	ts_report r;
+	int rc;
+
+	(void)origin;
+	progress_step(&vf->pg, 1);
+	memset(&r, 0, sizeof(r));
+	if (ts_env_split(env, len, &v) != 0 ||
+	    ts_report_decode(v.body, v.body_len, &r) != 0)
+		return 0;               /* reported by pass 1 */
+	rc = ts_latest_get(vf->t, r.origin, r.period, &l);
+	if (r.nprov > 0 && (rc == TS_ENOTFOUND || (rc == 0 && l.seq != seq))) {
+		vf->history = 1;
+		rc = verify_rollup(vf, &r);
+		vf->history = 0;
+	} else if (rc == TS_ENOTFOUND)
+		rc = 0;
+	ts_report_clear(&r);
+	return rc;
+}
+
 static int
 verify_run(struct verify *vf)
 {
 	int rc;
 
-	if ((rc = ts_env_each(vf->t, NULL, verify_env_cb, vf)) != 0 ||
-	    (rc = verify_origin_end(vf)) != 0) {
+	progress_start(&vf->pg, "verify: envelopes", 0);
+	rc = ts_env_each(vf->t, NULL, verify_env_cb, vf);
+	progress_end(&vf->pg);
+	if (rc != 0 || (rc = verify_origin_end(vf)) != 0) {
 		ctl_errx("store: walking envelopes: %s", ts_strerror(rc));
 		return -1;
+	}
+	if (vf->all) {
+		progress_start(&vf->pg, "verify: rollups of every report",
+		    vf->nenv);
+		rc = ts_env_each(vf->t, NULL, verify_hist_cb, vf);
+		progress_end(&vf->pg);
+		if (rc != 0) {
+			ctl_errx("store: walking reports: %s", ts_strerror(rc));
+			return -1;
+		}
 	}
 	if ((rc = ts_dirty_each(vf->t, dirty_cb, vf)) != 0 ||
 	    (rc = ts_latest_each(vf->t, NULL, verify_latest_cb, vf)) != 0) {
@@ -985,9 +1342,10 @@ cmd_verify(struct ctl *c, int argc, char **argv)
 {
 	struct verify vf;
 	char *pos[1];
-	int npos, rc;
+	int npos, rc, all = 0;
+	struct opt opts[] = { { "--all", NULL, &all }, { NULL, NULL, NULL } };
 
-	if ((rc = opt_parse(c, argc, argv, NULL, pos, 0, 0, &npos)) != 0)
+	if ((rc = opt_parse(c, argc, argv, opts, pos, 0, 0, &npos)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
 	/* Without keys nothing can be verified: a hard error here. */
 	if (ctl_load_config(c) != 0 || ctl_load_keys(c) != 0)
@@ -996,6 +1354,7 @@ cmd_verify(struct ctl *c, int argc, char **argv)
 		ctl_warnx("provenance will not be checked against the tree");
 	memset(&vf, 0, sizeof(vf));
 	vf.c = c;
+	vf.all = all;
 	if (ctl_open_store(c) != 0 || read_begin(c, &vf.t) != 0)
 		return EXIT_FAIL;
 	if (c->json) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "ops.h"
 
 #define STATUS_MISSING_SHOWN 10
 
@@ -16,6 +17,7 @@ struct status {
 	char      unit[TS_CODE_MAX + 1];     /* from the config            */
 	char      store_unit[TS_CODE_MAX + 1];
 	char      store_topo[TS_TOPO_MAX + 1];
+	char      catalogue[TS_CAT_MAX + 1];  /* of the newest own report  */
 	char      link[16];                   /* "" = never recorded        */
 	uint64_t  link_ms, last_ack_ms, seq, forks, refused;
 	uint64_t  outbox, dead, forks_held;
@@ -148,6 +150,7 @@ status_gather(struct ctl *c, struct status *s)
 	    meta_u64(t, "forks", &s->forks) != 0 ||
 	    meta_u64(t, "refused", &s->refused) != 0 ||
 	    status_counts(t, s) != 0 ||
+	    ops_own_catalogue(c, t, s->catalogue, sizeof(s->catalogue)) != 0 ||
 	    status_children(c, t, s) != 0)
 		goto out;
 	rc = 0;
@@ -259,6 +262,8 @@ status_human(const struct ctl *c, const struct status *s)
 	    (c->topo == NULL || strcmp(s->store_topo, c->topo->version) != 0))
 		printf(" (daemon last ran with %s)", s->store_topo);
 	printf("\n");
+	row("catalogue");
+	printf("%s\n", s->catalogue[0] != '\0' ? s->catalogue : "-");
 	if (status_forks(s) > 0)
 		printf("\nALERT: %" PRIu64 " fork(s): an origin signed two "
 		    "different reports with the same seq (stolen key or "
@@ -318,6 +323,7 @@ status_json(const struct ctl *c, const struct status *s)
 	json_arr_end(&j);
 	json_kstr(&j, "topology", c->topo != NULL ? c->topo->version : "");
 	json_kstr(&j, "store_topology", s->store_topo);
+	json_kstr(&j, "catalogue", s->catalogue);
 	json_kbool(&j, "alert", status_forks(s) > 0);
 	json_obj_end(&j);
 	json_end(&j);

@@ -10,6 +10,8 @@
 
 #include "tiersync/log.h"
 #include "util.h"
+#include "domain_cmds.h"
+#include "ops.h"
 
 static int cmd_help(struct ctl *, int, char **);
 
@@ -36,18 +38,76 @@ static const struct cmd cmds[] = {
 	  "Show the node's identity, link, outbox, alerts and children seen.\n"
 	  "Reads the store; works without the daemon." },
 	{ "report", cmd_report,
-	  "PERIOD [--unit CODE]",
+	  "PERIOD [--unit CODE] [--indicator ID] [--plan CODE] [--plans DIR]",
 	  "Show the newest report of a unit (default: this node) for PERIOD:\n"
-	  "signature, completeness, values and a drill-down of its children." },
+	  "signature, completeness, values and a drill-down of its children.\n"
+	  "With a catalogue configured: every indicator's value against the\n"
+	  "target of the unit's plan (or the nearest ancestor's; --plan: that\n"
+	  "unit's), met or not; --indicator: its disaggregations and children." },
 	{ "log", cmd_log,
 	  "ORIGIN",
 	  "List every envelope held from ORIGIN with its chain and signature\n"
 	  "checks.  --json adds the envelope bytes in hex." },
 	{ "verify", cmd_verify,
-	  "",
+	  "[--all]",
 	  "Check every stored envelope (signature, chain) and every newest\n"
-	  "report's rollup against the child reports its provenance names.\n"
-	  "Exit 1 if anything fails." },
+	  "report's rollup against the child reports its provenance names\n"
+	  "(--all: the rollup of every report held, superseded ones too).\n"
+	  "Each failure names its origin and seq.  Exit 1 if anything fails." },
+	{ "children", cmd_children,
+	  "[--unit CODE] [--period P]",
+	  "One line per direct child of this node (or of --unit): newest seq\n"
+	  "and hash held, when it was last seen, replication lag (received -\n"
+	  "created), the periods held, and its state for period P (default: the\n"
+	  "current year): reported, late, or missing (MISSING once overdue)." },
+	{ "outbox", cmd_outbox,
+	  "",
+	  "What waits to go up to the parent, oldest first: origin, seq,\n"
+	  "period, age and size; and the count of dead letters." },
+	{ "tree", cmd_tree,
+	  "PERIOD [--unit CODE] [--depth N]",
+	  "The subtree below this node's unit (or --unit) as a tree, each unit\n"
+	  "with its replication state for PERIOD as seen here: reported, late\n"
+	  "(first arrived after its deadline) or missing." },
+	{ "keys", cmd_keys,
+	  "show | rotate [--overlap DUR] [--force] | revoke CODE [--key K] [--remove] [--no-reload] | reload",
+	  "show: this node's public keys and the keys-file lines of its unit,\n"
+	  "parent and children.  rotate: new key pair (old kept as *.old), the\n"
+	  "old key stays valid in the keys file for DUR (default 7d; Ns, Nm, Nh,\n"
+	  "Nd); prints the new keys-file line for the parent.  revoke: expire\n"
+	  "(or --remove) the keys-file lines of unit CODE (or only key K, sign or\n"
+	  "CURVE) and make the daemon re-read them: refused at the next\n"
+	  "handshake, open sessions dropped.  reload: make the daemon re-read\n"
+	  "the keys file.  See docs/OPERATIONS.md." },
+	{ "export", cmd_export,
+	  "--format csv|dhis2|adx|html PERIOD [--unit CODE] [--depth N] [-o FILE] [--dataset CODE] [--prefix P]",
+	  "Export the reports held for PERIOD of a unit (default: this node's)\n"
+	  "and the units below it (--depth 1: its direct children only): CSV\n"
+	  "(one row per value), DHIS2 dataValueSets JSON, IHE ADX XML, or one\n"
+	  "self-contained HTML page with a chart per indicator and the\n"
+	  "completeness table.  Code mapping: docs/EXPORT.md." },
+	{ "metrics", cmd_metrics,
+	  "",
+	  "The node's counters and gauges in Prometheus text format (for\n"
+	  "node_exporter's textfile collector), read from the store." },
+	{ "register", cmd_register,
+	  "import|correct FILE.csv [--kind children|cases] [--skip-bad] | "
+	  "delete ID... [--kind K] | show [--records]",
+	  "The commune's register of children and cases (docs/REGISTER.md), in\n"
+	  "<datadir>/register; records never leave it.  import/correct check\n"
+	  "every row (FILE:LINE:COL: reason) and store nothing if any is bad;\n"
+	  "after a change the periods computed before are recomputed and sent\n"
+	  "to tiersyncd (a new report version).  show prints counts only,\n"
+	  "unless --records." },
+	{ "compute", cmd_compute,
+	  "PERIOD... [--print]",
+	  "Compute the register's indicators for each PERIOD and send them to\n"
+	  "tiersyncd as CTL_REPLACE (aggregates only).  --print shows the values\n"
+	  "and sends nothing." },
+	{ "completeness", cmd_completeness,
+	  "PERIOD [--unit CODE]",
+	  "Who below the unit (default: this node) has not reported PERIOD, or\n"
+	  "reported late, by name and code down to the communes.  Reads the store." },
 	{ "help", cmd_help,
 	  "[COMMAND]",
 	  "Show the commands, or one command's help." },
