@@ -70,9 +70,13 @@ def setup():
     for (c, p), vs in VALS.items():
         for ind, n, d, dis in vs:
             T.put(c, p, ind, n, d, dis or None)
+    # Every level's report must have landed at national, not only the
+    # district's: the province emits its own a debounce later, and the
+    # tree/children checks below read national's view of all of them.
     for p in ("2026", "2025", "2025-07"):
-        T.wait_values("VN", p, expected_sum(p), unit="095")
         T.wait_values("095", p, expected_sum(p))
+        for unit in ("095", "11", "VN"):
+            T.wait_values("VN", p, expected_sum(p), unit=unit)
 
 
 def test_status():
