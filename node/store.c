@@ -406,7 +406,8 @@ ts_store_open(ts_store **sp, const char *dir, unsigned flags,
 		goto fail;
 	}
 	envflags = MDB_NOTLS | (s->rdonly ? MDB_RDONLY : 0) |
-	    ((flags & TS_STORE_NOLOCK) ? MDB_NOLOCK : 0);
+	    ((flags & TS_STORE_NOLOCK) ?
+	    MDB_NOLOCK | MDB_WRITEMAP | MDB_NOSYNC : 0);
 	if ((rc = mdb_env_open(s->env, dir, envflags, 0600)) != 0) {
 		if (s->rdonly && rc == ENOENT) {
 			/* tierctl pointed at a node with no store yet. */

@@ -60,6 +60,7 @@ static struct {
 	double   drop, dup;
 	unsigned delay_ms, crashes, partitions, rounds, max_virtual_s;
 	int      all, verbose;
+	size_t   store_cap;          /* 0 = from the open-files limit */
 } opt = {
 	.topology = NULL, .unit = "109", .drop = 0.01, .dup = 0.01,
 	.delay_ms = 30, .crashes = 10, .partitions = 3, .rounds = 3,
@@ -99,7 +100,7 @@ static struct {
 } simstat;
 
 /*
- * LMDB keeps two descriptors per environment; a whole country is more
+ * LMDB keeps a descriptor per environment; a whole country can be more
  * stores than the open-files limit allows.  Keep at most store_cap open
  * and close the least recently used (clock / second chance): no txn
  * spans events, so closing between events is invisible to the node.
@@ -618,6 +619,7 @@ main(int argc, char **argv)
 		else if (ARG("--rounds")) opt.rounds = (unsigned)atoi(v);
 		else if (ARG("--max-virtual-s")) opt.max_virtual_s = (unsigned)atoi(v);
 		else if (ARG("--dir")) opt.dir = v;
+		else if (ARG("--store-cap")) opt.store_cap = (size_t)atoi(v);
 		else usage();
 #undef ARG
 	}
@@ -688,9 +690,11 @@ main(int argc, char **argv)
 		nnodes++;
 	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 128)
-		store_cap = (size_t)(rl.rlim_cur - 64) / 2;
+		store_cap = (size_t)(rl.rlim_cur - 64);   /* one fd per store */
 	else
 		store_cap = 32;
+	if (opt.store_cap > 0)
+		store_cap = opt.store_cap;
 	if (ts_keys_parse(&keys, "sim-keys", kt, ktlen, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	free(kt);

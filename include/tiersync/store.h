@@ -30,9 +30,13 @@ typedef struct ts_store ts_store;
 typedef struct ts_txn   ts_txn;
 
 #define TS_STORE_RDONLY  0x1
-/* No lock file (MDB_NOLOCK): ONLY for one process with one thread that
- * owns the store alone, e.g. the simulator with thousands of stores;
- * never for a daemon that tierctl may read concurrently. */
+/* Scratch store for the simulator ONLY (one process, one thread,
+ * thousands of stores on tmpfs): no lock file (MDB_NOLOCK), writes
+ * through the map (MDB_WRITEMAP: one file descriptor instead of two) and
+ * no fsync (MDB_NOSYNC; the simulator's crashes are in-process, so a
+ * committed txn is never lost to them).  Never for a real node: WRITEMAP
+ * turns a full disk into SIGBUS, NOSYNC loses commits on power loss, and
+ * tierctl could not read it concurrently. */
 #define TS_STORE_NOLOCK  0x2
 
 /* Open (creating unless RDONLY) the environment in directory dir
