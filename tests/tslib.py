@@ -126,17 +126,24 @@ def port_free(port):
     return localtree.port_free(port)
 
 
-def free_port():
-    """One free TCP port on 127.0.0.1 (the kernel picks it)."""
-    s = socket.socket()
+def _ephemeral_low():
+    """Lowest port the kernel hands out as a connection's source port."""
     try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
-def free_port_range(n, lo=20000, hi=60000, tries=200):
+# Listening ports are chosen BELOW the ephemeral range: a port inside it
+# can be taken at any moment as the source port of some connection (our
+# own communes connecting to their parents), and a daemon's bind then
+# fails with "Address already in use" (seen in CI).
+PORT_LO = 20000
+PORT_HI = max(PORT_LO + 1000, min(32000, _ephemeral_low() - 1))
+
+
+def free_port_range(n, lo=PORT_LO, hi=PORT_HI, tries=200):
     """A base port b such that b..b+n-1 are all free on 127.0.0.1."""
     rnd = random.Random(os.getpid() ^ int(time.time() * 1000))
     for _ in range(tries):
@@ -144,6 +151,11 @@ def free_port_range(n, lo=20000, hi=60000, tries=200):
         if all(port_free(p) for p in range(b, b + n)):
             return b
     raise TestFailure("no %d consecutive free ports in %d..%d" % (n, lo, hi))
+
+
+def free_port():
+    """One free TCP port on 127.0.0.1, outside the ephemeral range."""
+    return free_port_range(1)
 
 
 # --------------------------------------------------------------------------
