@@ -21,17 +21,6 @@
 #define PLAN_FILE_MAX (4u << 20)
 #define PLAN_HEADER "indicator\tdis\tyear\top\ttarget\tmeasure\tname_vi\tnotes"
 
-int32_t
-ts_days_from_civil(int y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	const int era = (y >= 0 ? y : y - 399) / 400;
-	const unsigned yoe = (unsigned)(y - era * 400);
-	const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (int32_t)(era * 146097 + (int)doe - 719468);
-}
-
 int
 ts_period_days(const char *period, int32_t *first, int32_t *last)
 {

@@ -542,3 +542,30 @@ ts_config_describe(FILE *f)
 		fprintf(f, " | %s |\n", o->help);
 	}
 }
+
+uint64_t
+ts_config_deadline_ms(const ts_config *c, const char *period, int child_level)
+{
+	const int64_t vn_offset_ms = 7 * 3600 * 1000;
+	int year = atoi(period), steps = 3 /* commune */ - child_level;
+	int64_t day;
+
+	if (steps < 0)
+		steps = 0;
+	if (strlen(period) == 4) {
+		int mmdd = c->deadline_annual_mmdd;
+		day = ts_days_from_civil(year, (unsigned)(mmdd / 100),
+		    (unsigned)(mmdd % 100));
+	} else {
+		unsigned m;            /* the month after the period */
+		if (period[4] == 'Q')
+			m = (unsigned)(period[5] - '0') * 3 + 1;
+		else
+			m = (unsigned)atoi(period + 5) + 1;
+		day = m > 12 ? ts_days_from_civil(year + 1, m - 12, 1) :
+		    ts_days_from_civil(year, m, 1);
+		day += c->deadline_period_days;
+	}
+	day += (int64_t)steps * c->deadline_step_days;
+	return (uint64_t)(day * 86400000 - vn_offset_ms);
+}

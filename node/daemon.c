@@ -53,51 +53,11 @@ install_signals(struct node *n)
 	return 0;
 }
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	const int64_t era = (y >= 0 ? y : y - 399) / 400;
-	const unsigned yoe = (unsigned)(y - era * 400);
-	const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-/*
- * Deadline for a child at child_level to report period: the plans state
- * dates in Viet Nam's time (UTC+7).  Annual: deadline_annual_mmdd of the
- * year for communes, each level above one deadline_step_days later.
- * Quarter/month: deadline_period_days after the period ends, plus steps.
- * "Before 5 December" means received before 00:00 on 5 December.
- */
+/* The deadline rule lives with its config keys (node/config.c). */
 uint64_t
 node_deadline_ms(const struct node *n, const char *period, int child_level)
 {
-	const int64_t vn_offset_ms = 7 * 3600 * 1000;
-	int year = atoi(period), steps = TS_LVL_COMMUNE - child_level;
-	int64_t day;
-
-	if (steps < 0)
-		steps = 0;
-	if (strlen(period) == 4) {
-		int mmdd = n->cfg.deadline_annual_mmdd;
-		day = days_from_civil(year, (unsigned)(mmdd / 100), (unsigned)(mmdd % 100));
-	} else {
-		unsigned m;
-		if (period[4] == 'Q')
-			m = (unsigned)(period[5] - '0') * 3 + 1;   /* month after */
-		else
-			m = (unsigned)atoi(period + 5) + 1;
-		if (m > 12)
-			day = days_from_civil(year + 1, m - 12, 1);
-		else
-			day = days_from_civil(year, m, 1);
-		day += n->cfg.deadline_period_days;
-	}
-	day += (int64_t)steps * n->cfg.deadline_step_days;
-	return (uint64_t)(day * 86400000 - vn_offset_ms);
+	return ts_config_deadline_ms(&n->cfg, period, child_level);
 }
 
 static uint64_t real_wall(void *ctx) { (void)ctx; return ts_now_ms(); }

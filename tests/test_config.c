@@ -217,6 +217,39 @@ test_describe(void)
 	free(gen);
 }
 
+/* The one deadline rule (daemon and tierctl share it), against instants
+ * computed by hand in Viet Nam time (UTC+7): "before 5 December" is
+ * before 00:00 on 5 December in Viet Nam. */
+static void
+test_deadlines(void)
+{
+	ts_config c;
+	char err[512];
+
+	CHECK_EQ_INT(ts_config_parse(&c, "mem", NULL,
+	    LIT("unit 1\ntopology t\nkeys k\n"), err, sizeof(err)), 0,
+	    "defaults for deadlines");
+	CHECK(ts_config_deadline_ms(&c, "2025", 3) == 1764867600000ULL,
+	    "2025, commune: 2025-12-05T00:00+07:00");
+	CHECK(ts_config_deadline_ms(&c, "2025", 2) == 1765731600000ULL,
+	    "2025, district: 10 days later");
+	CHECK(ts_config_deadline_ms(&c, "2025", 1) == 1766595600000ULL,
+	    "2025, province: 20 days later");
+	CHECK(ts_config_deadline_ms(&c, "2025", 0) == 1766595600000ULL +
+	    10ULL * 86400000, "2025, a unit above provinces: 30 days later");
+	CHECK(ts_config_deadline_ms(&c, "2025Q3", 3) == 1760547600000ULL,
+	    "2025Q3, commune: 15 days after 30 September");
+	CHECK(ts_config_deadline_ms(&c, "2025-12", 3) == 1768496400000ULL,
+	    "2025-12, commune: 15 days after the year ends");
+	CHECK(ts_config_deadline_ms(&c, "2025Q4", 2) == 1769360400000ULL,
+	    "2025Q4, district: 15 + 10 days after the year ends");
+	CHECK_EQ_INT(ts_config_parse(&c, "mem", NULL,
+	    LIT("unit 1\ntopology t\nkeys k\ndeadline_annual_mmdd 1215\n"
+	    "deadline_step_days 0\n"), err, sizeof(err)), 0, "own deadlines");
+	CHECK(ts_config_deadline_ms(&c, "2025", 1) == 1765731600000ULL,
+	    "configured: 15 December for every level");
+}
+
 int
 main(void)
 {
@@ -234,5 +267,6 @@ main(void)
 	test_defaults();
 	test_errors();
 	test_describe();
+	test_deadlines();
 	return ts_test_done();
 }

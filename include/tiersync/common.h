@@ -94,4 +94,7 @@ int ts_valid_period(const char *s, size_t len);
 int ts_valid_indicator(const char *s, size_t len);
 int ts_valid_dis(const char *s, size_t len);
 
+/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (any y). */
+int32_t ts_days_from_civil(int y, unsigned m, unsigned d);
+
 #endif

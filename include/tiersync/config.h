@@ -44,6 +44,19 @@ typedef struct ts_config {
 	char wire_dump[TS_PATH_MAX];    /* tests only: dump of frames sent    */
 } ts_config;
 
+/*
+ * The reporting deadline, in ms since the epoch, for a child at
+ * child_level (enum ts_level) to report `period` (a valid period).
+ * Dates are Viet Nam time (UTC+7).  Annual: deadline_annual_mmdd for
+ * communes ("before 5 December" = before 00:00 on 5 December), each level
+ * above deadline_step_days later; quarter/month: deadline_period_days
+ * after the period ends, plus the same steps.  The daemon's completeness
+ * and every tierctl view (tree, children, completeness) use this one
+ * function, so they cannot disagree about who is late.
+ */
+uint64_t ts_config_deadline_ms(const ts_config *c, const char *period,
+                               int child_level);
+
 /* Fill defaults; parse path; resolve relative paths; validate. */
 int ts_config_load(ts_config *c, const char *path, char *err, size_t errlen);
 int ts_config_parse(ts_config *c, const char *name, const char *dir,

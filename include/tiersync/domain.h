@@ -241,8 +241,7 @@ const ts_compute_ind *ts_compute_indicators(size_t *n);
 int  ts_compute_period(const ts_child *ch, size_t nch, const ts_case *cs,
          size_t ncs, const char *period, ts_value **vals, size_t *n);
 
-/* Date helpers (shared with the CSV parser). */
-int32_t ts_days_from_civil(int y, unsigned m, unsigned d);
+/* Date helpers (ts_days_from_civil is in common.h). */
 /* First and last day of a period: 0 or TS_EPARSE. */
 int  ts_period_days(const char *period, int32_t *first, int32_t *last);
 

@@ -26,29 +26,6 @@ struct urow {
 	ts_completeness comp;
 };
 
-/* As node_deadline_ms (node/daemon.c): VN time (UTC+7), annual
- * deadline_annual_mmdd for communes, + deadline_step_days per level
- * above; quarter/month deadline_period_days after the period ends. */
-static uint64_t
-deadline_ms(const ts_config *cfg, const char *period, int level)
-{
-	int year = atoi(period), steps = TS_LVL_COMMUNE - level;
-	int64_t day;
-
-	if (steps < 0)
-		steps = 0;
-	if (strlen(period) == 4)
-		day = ts_days_from_civil(year, (unsigned)(cfg->deadline_annual_mmdd / 100),
-		    (unsigned)(cfg->deadline_annual_mmdd % 100));
-	else {
-		int32_t first, last;
-		(void)ts_period_days(period, &first, &last);
-		day = (int64_t)last + 1 + cfg->deadline_period_days;
-	}
-	day += (int64_t)steps * cfg->deadline_step_days;
-	return (uint64_t)(day * 86400000 - 7 * 3600 * 1000);
-}
-
 struct first_ctx { const char *period; uint64_t first; };
 
 static int
@@ -98,7 +75,7 @@ load_row(struct ctl *c, ts_txn *t, const char *period, struct urow *u)
 	}
 	u->comp = r.comp;
 	ts_report_clear(&r);
-	u->deadline_ms = deadline_ms(&c->cfg, period, un->level);
+	u->deadline_ms = ts_config_deadline_ms(&c->cfg, period, un->level);
 	if (un->nchildren == 0)
 		u->on_time = u->comp.leaf_on_time > 0;
 	else {

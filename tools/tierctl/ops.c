@@ -19,47 +19,7 @@
 /* Periods and deadlines                                                */
 /* ------------------------------------------------------------------ */
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	const int64_t era = (y >= 0 ? y : y - 399) / 400;
-	const unsigned yoe = (unsigned)(y - era * 400);
-	const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 #define VN_OFFSET_MS (7 * 3600 * 1000LL)
-
-uint64_t
-ops_deadline_ms(const ts_config *cfg, const char *period, int level)
-{
-	int year = atoi(period), steps = TS_LVL_COMMUNE - level;
-	int64_t day;
-
-	if (steps < 0)
-		steps = 0;
-	if (strlen(period) == 4) {
-		int mmdd = cfg->deadline_annual_mmdd;
-		day = days_from_civil(year, (unsigned)(mmdd / 100),
-		    (unsigned)(mmdd % 100));
-	} else {
-		unsigned m;
-		if (period[4] == 'Q')
-			m = (unsigned)(period[5] - '0') * 3 + 1;
-		else
-			m = (unsigned)atoi(period + 5) + 1;
-		if (m > 12)
-			day = days_from_civil(year + 1, m - 12, 1);
-		else
-			day = days_from_civil(year, m, 1);
-		day += cfg->deadline_period_days;
-	}
-	day += (int64_t)steps * cfg->deadline_step_days;
-	return (uint64_t)(day * 86400000 - VN_OFFSET_MS);
-}
 
 void
 ops_current_year(uint64_t now_ms, char *out, size_t outlen)
@@ -121,7 +81,7 @@ ops_unit_state(const struct ctl *c, ts_txn *t, int u, const char *period,
 	int rc;
 
 	memset(st, 0, sizeof(*st));
-	st->deadline_ms = ops_deadline_ms(&c->cfg, period, unit->level);
+	st->deadline_ms = ts_config_deadline_ms(&c->cfg, period, unit->level);
 	st->leaf_expected = unit->nleaves;
 	rc = ts_latest_get(t, unit->code, period, &st->latest);
 	if (rc == TS_ENOTFOUND) {

@@ -18,10 +18,6 @@ int cmd_export(struct ctl *, int, char **);
 int cmd_metrics(struct ctl *, int, char **);
 
 /* ---- periods and deadlines ---- */
-/* Deadline (ms since the epoch) for a unit at `level` to report `period`,
- * with node.conf's deadline_* settings; the same rule as the daemon's
- * rollup (node/daemon.c node_deadline_ms): dates in Viet Nam time. */
-uint64_t ops_deadline_ms(const ts_config *cfg, const char *period, int level);
 /* The current annual period (the year in Viet Nam time) into out[5+]. */
 void ops_current_year(uint64_t now_ms, char *out, size_t outlen);
 /* First day (YYYY-MM-DD) and ISO 8601 duration (P1Y, P3M, P1M). */
