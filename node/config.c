@@ -87,9 +87,12 @@ static const struct copt table[] = {
 	  "(1205 = 5 December)" },
 	{ "deadline_step_days", C_INT, "10", NULL, 0, 365, 0,
 	  F(deadline_step_days), "days added to a deadline per level above commune" },
-	{ "deadline_period_days", C_INT, "15", NULL, 0, 365, 0,
-	  F(deadline_period_days), "quarter/month reports due this many days "
-	  "after the period ends" },
+	{ "deadline_quarter_days", C_INT, "15", NULL, 0, 365, 0,
+	  F(deadline_quarter_days), "quarterly reports due this many days "
+	  "after the quarter ends (commune level)" },
+	{ "deadline_month_days", C_INT, "15", NULL, 0, 365, 0,
+	  F(deadline_month_days), "monthly reports due this many days "
+	  "after the month ends (commune level)" },
 	{ "catalogue", C_PATH, NULL, "none: reports carry catalogue \"\"", 0, 0, 0,
 	  F(catalogue), "indicator catalogue (domain/catalogue.tsv); its !version "
 	  "goes into every report; plans are read from plans/ beside it" },
@@ -564,7 +567,8 @@ ts_config_deadline_ms(const ts_config *c, const char *period, int child_level)
 			m = (unsigned)atoi(period + 5) + 1;
 		day = m > 12 ? ts_days_from_civil(year + 1, m - 12, 1) :
 		    ts_days_from_civil(year, m, 1);
-		day += c->deadline_period_days;
+		day += period[4] == 'Q' ? c->deadline_quarter_days :
+		    c->deadline_month_days;
 	}
 	day += (int64_t)steps * c->deadline_step_days;
 	return (uint64_t)(day * 86400000 - vn_offset_ms);

@@ -62,7 +62,8 @@ test_good(void)
 	CHECK_EQ_INT(c.debounce_max_ms, 2000, "debounce_max_ms default");
 	CHECK_EQ_INT(c.mapsize_max_mb, 65536, "mapsize_max_mb default");
 	CHECK_EQ_INT(c.deadline_step_days, 10, "deadline_step_days default");
-	CHECK_EQ_INT(c.deadline_period_days, 15, "deadline_period_days default");
+	CHECK_EQ_INT(c.deadline_quarter_days, 15, "deadline_quarter_days default");
+	CHECK_EQ_INT(c.deadline_month_days, 15, "deadline_month_days default");
 }
 
 static void
@@ -248,6 +249,14 @@ test_deadlines(void)
 	    "deadline_step_days 0\n"), err, sizeof(err)), 0, "own deadlines");
 	CHECK(ts_config_deadline_ms(&c, "2025", 1) == 1765731600000ULL,
 	    "configured: 15 December for every level");
+	/* Each period type has its own deadline. */
+	CHECK_EQ_INT(ts_config_parse(&c, "mem", NULL,
+	    LIT("unit 1\ntopology t\nkeys k\ndeadline_quarter_days 25\n"
+	    "deadline_month_days 5\n"), err, sizeof(err)), 0, "per-type deadlines");
+	CHECK(ts_config_deadline_ms(&c, "2025Q4", 3) == 1768496400000ULL +
+	    10ULL * 86400000, "2025Q4, commune: 25 days after the quarter");
+	CHECK(ts_config_deadline_ms(&c, "2025-12", 3) == 1768496400000ULL -
+	    10ULL * 86400000, "2025-12, commune: 5 days after the month");
 }
 
 int

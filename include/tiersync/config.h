@@ -39,7 +39,8 @@ typedef struct ts_config {
 	long mapsize_max_mb;            /* 65536, [1, 1048576]                */
 	int  deadline_annual_mmdd;      /* 1205 (5 December), commune level  */
 	int  deadline_step_days;        /* 10, [0, 365]: each higher level    */
-	int  deadline_period_days;      /* 15, [0, 365]: quarter/month after end */
+	int  deadline_quarter_days;     /* 15, [0, 365]: quarter, days after end */
+	int  deadline_month_days;       /* 15, [0, 365]: month, days after end   */
 	char catalogue[TS_PATH_MAX];    /* "" = none: reports carry catalogue "" */
 	char wire_dump[TS_PATH_MAX];    /* tests only: dump of frames sent    */
 } ts_config;
@@ -49,7 +50,8 @@ typedef struct ts_config {
  * child_level (enum ts_level) to report `period` (a valid period).
  * Dates are Viet Nam time (UTC+7).  Annual: deadline_annual_mmdd for
  * communes ("before 5 December" = before 00:00 on 5 December), each level
- * above deadline_step_days later; quarter/month: deadline_period_days
+ * above deadline_step_days later; quarter/month: deadline_quarter_days /
+ * deadline_month_days
  * after the period ends, plus the same steps.  The daemon's completeness
  * and every tierctl view (tree, children, completeness) use this one
  * function, so they cannot disagree about who is late.

@@ -75,7 +75,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(IN(c.mapsize_mb, 1, 1048576));
 	FUZZ_CHECK(IN(c.mapsize_max_mb, 1, 1048576));
 	FUZZ_CHECK(IN(c.deadline_step_days, 0, 365));
-	FUZZ_CHECK(IN(c.deadline_period_days, 0, 365));
+	FUZZ_CHECK(IN(c.deadline_quarter_days, 0, 365));
+	FUZZ_CHECK(IN(c.deadline_month_days, 0, 365));
 	mm = c.deadline_annual_mmdd / 100;
 	dd = c.deadline_annual_mmdd % 100;
 	FUZZ_CHECK(IN(mm, 1, 12) && IN(dd, 1, 31));
