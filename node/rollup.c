@@ -17,61 +17,6 @@
 #include "tiersync/log.h"
 #include "node.h"
 
-static int
-value_cmp(const void *a, const void *b)
-{
-	const ts_value *x = a, *y = b;
-	int c = strcmp(x->ind, y->ind);
-	return c != 0 ? c : strcmp(x->dis, y->dis);
-}
-
-struct acc {
-	ts_value *v;
-	size_t    n, cap;
-};
-
-static int
-acc_add(struct acc *a, const ts_value *v, size_t n)
-{
-	if (n == 0)
-		return 0;
-	if (a->n + n > a->cap) {
-		size_t cap = a->cap ? a->cap : 64;
-		while (cap < a->n + n)
-			cap *= 2;
-		ts_value *nv = realloc(a->v, cap * sizeof(*nv));
-		if (nv == NULL)
-			return TS_ENOMEM;
-		a->v = nv;
-		a->cap = cap;
-	}
-	memcpy(a->v + a->n, v, n * sizeof(*v));
-	a->n += n;
-	return 0;
-}
-
-/* Sort and sum equal (ind, dis).  Overflow is refused: an exact sum
- * that does not fit is a data error, never a silent wrap. */
-static int
-acc_merge(struct acc *a)
-{
-	size_t i, o = 0;
-
-	if (a->n == 0)
-		return 0;
-	qsort(a->v, a->n, sizeof(*a->v), value_cmp);
-	for (i = 1; i < a->n; i++) {
-		if (value_cmp(&a->v[o], &a->v[i]) == 0) {
-			if (__builtin_add_overflow(a->v[o].num, a->v[i].num, &a->v[o].num) ||
-			    __builtin_add_overflow(a->v[o].den, a->v[i].den, &a->v[o].den))
-				return TS_ELIMIT;
-		} else
-			a->v[++o] = a->v[i];
-	}
-	a->n = o + 1;
-	return 0;
-}
-
 struct emit_ctx {
 	struct node *n;
 	char         periods[64][TS_PERIOD_MAX + 1];
@@ -100,7 +45,7 @@ emit_period(ts_txn *t, struct node *n, const char *period, uint64_t *seq_io,
 {
 	const ts_topo *topo = n->topo;
 	const ts_unit *me = &topo->units[n->self];
-	struct acc acc = { 0 };
+	ts_vsum acc = { 0 };
 	ts_report r;
 	ts_prov *prov = NULL;
 	ts_value *own = NULL;
@@ -112,7 +57,7 @@ emit_period(ts_txn *t, struct node *n, const char *period, uint64_t *seq_io,
 	memset(&r, 0, sizeof(r));
 	if ((rc = ts_own_list(t, period, &own, &nown)) != 0 && rc != TS_ENOTFOUND)
 		goto out;
-	if ((rc = acc_add(&acc, own, nown)) != 0)
+	if ((rc = ts_vsum_add(&acc, own, nown)) != 0)
 		goto out;
 	if (me->nchildren > 0 &&
 	    (prov = calloc((size_t)me->nchildren, sizeof(*prov))) == NULL) {
@@ -140,7 +85,7 @@ emit_period(ts_txn *t, struct node *n, const char *period, uint64_t *seq_io,
 			    ts_strerror(rc));
 			goto out;
 		}
-		rc = acc_add(&acc, cr.values, cr.nvalues);
+		rc = ts_vsum_add(&acc, cr.values, cr.nvalues);
 		r.comp.reported++;
 		if (l.first_ms < node_deadline_ms(n, period, topo->units[c].level))
 			r.comp.on_time++;
@@ -155,7 +100,7 @@ emit_period(ts_txn *t, struct node *n, const char *period, uint64_t *seq_io,
 		memcpy(prov[nprov].hash, l.hash, TS_HASH_LEN);
 		nprov++;
 	}
-	if ((rc = acc_merge(&acc)) != 0) {
+	if ((rc = ts_vsum_merge(&acc, NULL)) != 0) {
 		log_warnx("rollup: %s: a sum overflows 64 bits", period);
 		goto out;
 	}
@@ -205,7 +150,7 @@ emit_period(ts_txn *t, struct node *n, const char *period, uint64_t *seq_io,
 	memcpy(head, hash, TS_HASH_LEN);
 out:
 	/* r borrows acc.v and prov; free them once. */
-	free(acc.v);
+	ts_vsum_free(&acc);
 	free(prov);
 	free(own);
 	return rc;

@@ -208,6 +208,66 @@ value_qcmp(const void *a, const void *b)
 	return ts_value_cmp(a, b);
 }
 
+int
+ts_vsum_add(ts_vsum *s, const ts_value *v, size_t n)
+{
+	ts_value *nv;
+	size_t cap;
+
+	if (n == 0)
+		return 0;
+	if (n > SIZE_MAX / sizeof(*v) - s->n)
+		return TS_ENOMEM;
+	if (s->n + n > s->cap) {
+		cap = s->cap ? s->cap : 64;
+		while (cap < s->n + n)
+			cap *= 2;
+		if ((nv = realloc(s->v, cap * sizeof(*nv))) == NULL)
+			return TS_ENOMEM;
+		s->v = nv;
+		s->cap = cap;
+	}
+	memcpy(s->v + s->n, v, n * sizeof(*v));
+	s->n += n;
+	return 0;
+}
+
+int
+ts_vsum_merge(ts_vsum *s, const ts_value **bad)
+{
+	size_t i, o = 0;
+
+	if (bad != NULL)
+		*bad = NULL;
+	if (s->n == 0)
+		return 0;
+	qsort(s->v, s->n, sizeof(*s->v), value_qcmp);
+	for (i = 1; i < s->n; i++) {
+		ts_value *d = &s->v[o];
+		if (ts_value_cmp(d, &s->v[i]) != 0) {
+			s->v[++o] = s->v[i];
+			continue;
+		}
+		if (d->num > UINT64_MAX - s->v[i].num ||
+		    d->den > UINT64_MAX - s->v[i].den) {
+			if (bad != NULL)
+				*bad = &s->v[i];
+			return TS_ELIMIT;
+		}
+		d->num += s->v[i].num;
+		d->den += s->v[i].den;
+	}
+	s->n = o + 1;
+	return 0;
+}
+
+void
+ts_vsum_free(ts_vsum *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
 static int
 prov_cmp(const ts_prov *a, const ts_prov *b)
 {

@@ -83,6 +83,5 @@ int	ts_text_len(const char *s, size_t size, size_t max, size_t *len);
 int	ts_values_check(const ts_value *v, size_t n, int sorted);
 int	ts_values_pack(msgpack_packer *pk, const ts_value *v, size_t n);
 int	ts_values_read(ts_mpr *c, int sorted, ts_value **out, size_t *n);
-int	ts_value_cmp(const ts_value *a, const ts_value *b);
 
 #endif

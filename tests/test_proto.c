@@ -1469,6 +1469,45 @@ test_ctl_replace_reload(void)
 	ts_buf_free(&out);
 }
 
+/* Adding reports up: canonical order, equal keys summed, and a sum
+ * past 64 bits refused with the key named (never a silent wrap). */
+static void
+test_vsum(void)
+{
+	ts_vsum s = { 0 };
+	ts_value v[4];
+	const ts_value *bad;
+
+	memset(v, 0, sizeof(v));
+	snprintf(v[0].ind, sizeof(v[0].ind), "9");
+	v[0].num = 2; v[0].den = 5;
+	snprintf(v[1].ind, sizeof(v[1].ind), "14");
+	v[1].num = 7;
+	snprintf(v[2].ind, sizeof(v[2].ind), "9");
+	snprintf(v[2].dis, sizeof(v[2].dis), "sex=f");
+	v[2].num = 1; v[2].den = 2;
+	v[3] = v[0];
+	v[3].num = 3; v[3].den = 4;
+	CHECK(ts_vsum_add(&s, v, 3) == 0 && ts_vsum_add(&s, &v[3], 1) == 0 &&
+	    ts_vsum_add(&s, NULL, 0) == 0 && s.n == 4, "vsum: add 4 values");
+	CHECK(ts_vsum_merge(&s, &bad) == 0 && bad == NULL && s.n == 3,
+	    "vsum: equal (ind, dis) merged");
+	CHECK(strcmp(s.v[0].ind, "14") == 0 && strcmp(s.v[1].ind, "9") == 0 &&
+	    s.v[1].dis[0] == '\0' && strcmp(s.v[2].dis, "sex=f") == 0,
+	    "vsum: canonical order 14, 9, 9/sex=f");
+	CHECK(s.v[1].num == 5 && s.v[1].den == 9 && s.v[0].num == 7,
+	    "vsum: sums exact");
+	ts_vsum_free(&s);
+	CHECK(s.v == NULL && s.n == 0, "vsum: freed");
+	v[0].num = UINT64_MAX;
+	v[3].num = 1;
+	CHECK(ts_vsum_add(&s, v, 4) == 0 &&
+	    ts_vsum_merge(&s, &bad) == TS_ELIMIT && bad != NULL &&
+	    strcmp(bad->ind, "9") == 0 && bad->dis[0] == '\0',
+	    "vsum: 64-bit overflow refused, key named");
+	ts_vsum_free(&s);
+}
+
 int
 main(void)
 {
@@ -1495,6 +1534,7 @@ main(void)
 	test_encode_args();
 	test_status();
 	test_ctl_replace_reload();
+	test_vsum();
 
 	for (i = 0; i < NMSG; i++)
 		free(gmsg[i].p);

@@ -76,6 +76,24 @@ void ts_report_clear(ts_report *r);            /* frees arrays, zeroes   */
  * values share (ind, dis) or two prov share a child. */
 int  ts_report_sort(ts_report *r);
 
+/* Canonical (ind, dis) bytewise order of values: <0, 0, >0. */
+int  ts_value_cmp(const ts_value *a, const ts_value *b);
+
+/*
+ * Adding reports up (the rollup, and tierctl verify checking it): a
+ * growable list of values; ts_vsum_merge sorts it into canonical order
+ * and adds up equal (ind, dis).  A sum that does not fit 64 bits is
+ * TS_ELIMIT (never a silent wrap) and *bad, if not NULL, names it.
+ * The list owns v: ts_vsum_free.
+ */
+typedef struct ts_vsum {
+	ts_value *v;
+	size_t    n, cap;
+} ts_vsum;
+int  ts_vsum_add(ts_vsum *s, const ts_value *v, size_t n);   /* TS_ENOMEM */
+int  ts_vsum_merge(ts_vsum *s, const ts_value **bad);
+void ts_vsum_free(ts_vsum *s);
+
 /* Encode the canonical body.  Appends to out.  Validates every field
  * (codes, period, limits, order) first: TS_EINVAL / TS_ELIMIT. */
 int ts_report_encode(const ts_report *r, ts_buf *out);

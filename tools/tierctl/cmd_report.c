@@ -1033,70 +1033,10 @@ verify_env_cb(const char *origin, uint64_t seq, const uint8_t *env,
 
 /* ---- pass 2: rollups ---- */
 
-struct acc {
-	ts_value *v;
-	size_t    n, cap;
-};
-
-static int
-acc_add(struct acc *a, const ts_value *v, size_t n)
-{
-	if (n == 0)
-		return 0;
-	if (a->n + n > a->cap) {
-		size_t cap = a->cap ? a->cap : 64;
-		ts_value *p;
-		while (cap < a->n + n)
-			cap *= 2;
-		if ((p = reallocarray(a->v, cap, sizeof(*p))) == NULL)
-			return TS_ENOMEM;
-		a->v = p;
-		a->cap = cap;
-	}
-	memcpy(a->v + a->n, v, n * sizeof(*v));
-	a->n += n;
-	return 0;
-}
-
-static int
-value_cmp(const void *a, const void *b)
-{
-	const ts_value *x = a, *y = b;
-	int d;
-
-	return (d = strcmp(x->ind, y->ind)) != 0 ? d : strcmp(x->dis, y->dis);
-}
-
-/* Sort and add up equal (ind, dis).  Returns the key whose sum does not
- * fit 64 bits, or NULL. */
-static const ts_value *
-acc_merge(struct acc *a)
-{
-	size_t i, o = 0;
-
-	if (a->n == 0)
-		return NULL;
-	qsort(a->v, a->n, sizeof(*a->v), value_cmp);
-	for (i = 1; i < a->n; i++) {
-		ts_value *d = &a->v[o];
-		if (value_cmp(d, &a->v[i]) != 0) {
-			a->v[++o] = a->v[i];
-			continue;
-		}
-		if (d->num > UINT64_MAX - a->v[i].num ||
-		    d->den > UINT64_MAX - a->v[i].den)
-			return &a->v[i];
-		d->num += a->v[i].num;
-		d->den += a->v[i].den;
-	}
-	a->n = o + 1;
-	return NULL;
-}
-
 /* Add up the child reports the provenance names.  Returns the number of
  * problems found (each already reported). */
 static unsigned
-verify_prov(struct verify *vf, const ts_report *r, struct acc *sum)
+verify_prov(struct verify *vf, const ts_report *r, ts_vsum *sum)
 {
 	const ts_topo *topo = vf->c->topo;
 	int self = topo != NULL ? ts_topo_find(topo, r->origin) : -1;
@@ -1133,7 +1073,7 @@ verify_prov(struct verify *vf, const ts_report *r, struct acc *sum)
 			    "different %s", p->child, p->seq,
 			    strcmp(cr.period, r->period) != 0 ? "period" : "hash");
 			bad++;
-		} else if (acc_add(sum, cr.values, cr.nvalues) != 0) {
+		} else if (ts_vsum_add(sum, cr.values, cr.nvalues) != 0) {
 			ctl_errx("out of memory");
 			bad++;
 		}
@@ -1149,7 +1089,7 @@ verify_prov(struct verify *vf, const ts_report *r, struct acc *sum)
  * An absent (ind, dis) counts as 0/0 on either side.
  */
 static void
-verify_compare(struct verify *vf, const ts_report *r, const struct acc *sum,
+verify_compare(struct verify *vf, const ts_report *r, const ts_vsum *sum,
     int exact)
 {
 	static const ts_value zero;
@@ -1164,7 +1104,7 @@ verify_compare(struct verify *vf, const ts_report *r, const struct acc *sum,
 		else if (k == sum->n)
 			d = -1;
 		else
-			d = value_cmp(&r->values[i], &sum->v[k]);
+			d = ts_value_cmp(&r->values[i], &sum->v[k]);
 		a = d <= 0 ? &r->values[i] : &zero;
 		b = d >= 0 ? &sum->v[k] : &zero;
 		if (exact ? (a->num != b->num || a->den != b->den) :
@@ -1195,7 +1135,7 @@ is_dirty(const struct verify *vf, const char *period)
 static int
 verify_rollup(struct verify *vf, const ts_report *r)
 {
-	struct acc sum = { NULL, 0, 0 };
+	ts_vsum sum = { NULL, 0, 0 };
 	const ts_value *ovf;
 	/* A superseded own report was made from own values since changed:
 	 * only the children's part can be checked (>=). */
@@ -1215,7 +1155,7 @@ verify_rollup(struct verify *vf, const ts_report *r)
 			    ts_strerror(rc));
 			goto out;
 		}
-		rc = acc_add(&sum, own, n);
+		rc = ts_vsum_add(&sum, own, n);
 		free(own);
 		if (rc != 0) {
 			ctl_errx("out of memory");
@@ -1223,13 +1163,13 @@ verify_rollup(struct verify *vf, const ts_report *r)
 		}
 		exact = 1;
 	}
-	if ((ovf = acc_merge(&sum)) != NULL)
+	if (ts_vsum_merge(&sum, &ovf) != 0 && ovf != NULL)
 		vfail(vf, r->origin, r->seq, r->period, "%s/'%s': the sum "
 		    "overflows 64 bits", ovf->ind, ovf->dis);
 	else
 		verify_compare(vf, r, &sum, exact);
 out:
-	free(sum.v);
+	ts_vsum_free(&sum);
 	return rc;
 }
 
