@@ -69,6 +69,8 @@ downlink_close(struct node *n)
 	n->router = NULL;
 	free(n->peers);
 	n->peers = NULL;
+	free(n->anchor);
+	n->anchor = NULL;
 	n->npeers = n->peers_cap = 0;
 }
 
@@ -260,6 +262,29 @@ on_hello(struct node *n, const void *rid, size_t rid_len, int sender,
 
 /* ---- PUSH ---- */
 
+/*
+ * A PUSH is judged in two steps.
+ *
+ * 1. Outside any txn (push_prepare): framing, body, origin known and
+ *    inside the sender's subtree, body hash, and authentication.  An
+ *    envelope is authentic if its own signature verifies, or if the next
+ *    envelope of the same origin later in the same PUSH is authentic,
+ *    has seq + 1, and its prev is this envelope's body hash: the origin's
+ *    signature over that body commits to this one through the hash chain
+ *    (DESIGN "Reports and envelopes": prev is a hash chain).  Walking the
+ *    PUSH from its end, only the newest envelope of each run of an
+ *    origin pays an Ed25519 verify; a backlog of 256 costs one verify,
+ *    not 256 (docs/BENCHMARKS.md).  Every envelope still carries its own
+ *    signature, relayed unchanged: national, or tierctl verify anywhere,
+ *    can check each one alone.
+ *
+ * 2. Inside ONE write txn for every PUSH drained in a poll iteration
+ *    (group commit, push_group): chain checks against what is held and
+ *    storage.  ACKs go out only after that txn committed.
+ */
+
+#define ST_PENDING 0xff            /* passed step 1, judged in the txn */
+
 struct verdict {
 	uint8_t status;
 	char    origin[TS_CODE_MAX + 1];
@@ -267,14 +292,30 @@ struct verdict {
 	char    reason[160];
 };
 
-struct push_ctx {
-	struct node    *n;
-	int             sender;
-	const ts_msg   *m;
-	struct verdict *v;
-	size_t          stored, dirty;
-	uint64_t        forks, refused;
-	uint64_t        zap_delta;        /* ZAP denials flushed by this txn */
+struct penv {                      /* one envelope after step 1        */
+	uint8_t  pre;              /* its status after step 1          */
+	int      o;                /* topology index of the origin     */
+	char     period[TS_PERIOD_MAX + 1];
+	uint8_t  prev[TS_HASH_LEN];
+	uint8_t  hash[TS_HASH_LEN];
+	struct verdict v;          /* final verdict                    */
+};
+
+struct push_job {                  /* one PUSH of one child            */
+	const void   *rid;
+	size_t        rid_len;
+	int           sender;
+	const ts_msg *m;
+	struct penv  *e;           /* m->nenvs entries                 */
+	size_t        stored, dirty;
+};
+
+struct group_ctx {
+	struct node     *n;
+	struct push_job *jobs;
+	size_t           njobs;
+	uint64_t         forks, refused;
+	uint64_t         zap_delta; /* ZAP denials flushed by this txn  */
 };
 
 static int refuse(struct verdict *, int, const char *, ...)
@@ -292,163 +333,232 @@ refuse(struct verdict *v, int st, const char *fmt, ...)
 	return 0;
 }
 
-/* Check one envelope and store it.  Returns 0 with v->status set for
- * any verdict about the envelope, or a TS_E* store error that aborts
- * the whole txn (every envelope of the batch then gets "retry"). */
+/* Does one of the origin's valid signing keys verify this envelope?
+ * Returns 1 yes, 0 no; *nkeys says whether the origin has any key. */
 static int
-check_one(ts_txn *t, struct push_ctx *pc, const ts_bytes *env, struct verdict *v)
+sig_ok(struct node *n, const char *origin, const ts_env_view *ev, size_t *nkeys)
 {
-	struct node *n = pc->n;
-	ts_env_view ev;
-	ts_report r;
-	ts_chain ch;
-	uint8_t hash[TS_HASH_LEN];
-	int rc, o;
+	const ts_key *keys[8];
+	size_t nk = ts_keys_sign_for(n->keys, origin, node_wall(n) / 1000, keys, 8), i;
 
-	memset(v, 0, sizeof(*v));
-	if (env->len > TS_ENV_MAX)
-		return refuse(v, TS_ST_OVERSIZE, "envelope over %s bytes", "4 MiB");
-	if ((rc = ts_env_split(env->p, env->len, &ev)) != 0)
-		return refuse(v, TS_ST_MALFORMED, "envelope: %s", ts_strerror(rc));
-	if ((rc = ts_report_decode(ev.body, ev.body_len, &r)) != 0)
-		return refuse(v, ts_status_from_err(rc), "report body: %s", ts_strerror(rc));
+	if (nk > 8)
+		nk = 8;
+	*nkeys = nk;
+	for (i = 0; i < nk; i++) {
+		ts_env_view kv = *ev;
+		if (ts_env_verify(&kv, keys[i]->sign_pk) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Step 1 for one envelope, everything but authentication. */
+static void
+prepare_one(struct node *n, int sender, const ts_bytes *env, struct penv *e,
+    ts_env_view *ev)
+{
+	struct verdict *v = &e->v;
+	ts_report r;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	e->o = -1;
+	e->pre = ST_PENDING;
+	if (env->len > TS_ENV_MAX) {
+		refuse(v, TS_ST_OVERSIZE, "envelope over %s bytes", "4 MiB");
+		goto refused;
+	}
+	if ((rc = ts_env_split(env->p, env->len, ev)) != 0) {
+		refuse(v, TS_ST_MALFORMED, "envelope: %s", ts_strerror(rc));
+		goto refused;
+	}
+	if ((rc = ts_report_decode(ev->body, ev->body_len, &r)) != 0) {
+		refuse(v, ts_status_from_err(rc), "report body: %s", ts_strerror(rc));
+		goto refused;
+	}
 	snprintf(v->origin, sizeof(v->origin), "%s", r.origin);
+	snprintf(e->period, sizeof(e->period), "%s", r.period);
 	v->seq = r.seq;
-	o = ts_topo_find(n->topo, r.origin);
-	if (o < 0) {
-		ts_report_clear(&r);
-		return refuse(v, TS_ST_UNKNOWN, "origin %s is not in the topology", v->origin);
+	memcpy(e->prev, r.prev, TS_HASH_LEN);
+	ts_report_clear(&r);
+	if ((e->o = ts_topo_find(n->topo, v->origin)) < 0) {
+		refuse(v, TS_ST_UNKNOWN, "origin %s is not in the topology", v->origin);
+		goto refused;
 	}
-	if (!ts_topo_in_subtree(n->topo, o, pc->sender)) {
-		ts_report_clear(&r);
-		return refuse(v, TS_ST_SUBTREE, "origin %s is outside the sender's subtree",
+	if (!ts_topo_in_subtree(n->topo, e->o, sender)) {
+		refuse(v, TS_ST_SUBTREE, "origin %s is outside the sender's subtree",
 		    v->origin);
+		goto refused;
 	}
-	{
-		const ts_key *keys[8];
-		size_t nk = ts_keys_sign_for(n->keys, r.origin, node_wall(n) / 1000, keys, 8), i;
-		int ok = 0;
-		if (nk > 8)
-			nk = 8;
-		for (i = 0; i < nk && !ok; i++) {
-			ts_env_view kv = ev;
-			ok = ts_env_verify(&kv, keys[i]->sign_pk) == 0;
-		}
-		if (!ok) {
-			ts_report_clear(&r);
-			return refuse(v, nk ? TS_ST_SIG : TS_ST_UNKNOWN,
-			    nk ? "signature of %s does not verify" :
-			    "no valid signing key for %s", v->origin);
-		}
+	ts_body_hash(ev->body, ev->body_len, e->hash);
+	return;
+refused:
+	e->pre = v->status;
+}
+
+/*
+ * Step 1 for a whole PUSH.  anchor[o] is the index of the oldest
+ * authentic envelope of origin o seen so far walking backwards (-1:
+ * none); it is reset for every origin touched before returning.
+ */
+static int
+push_prepare(struct node *n, struct push_job *j)
+{
+	const ts_msg *m = j->m;
+	ts_env_view *ev;
+	size_t i;
+
+	if (n->anchor == NULL) {
+		if ((n->anchor = malloc(n->topo->nunits * sizeof(int))) == NULL)
+			return TS_ENOMEM;
+		for (i = 0; i < n->topo->nunits; i++)
+			n->anchor[i] = -1;
 	}
-	ts_body_hash(ev.body, ev.body_len, hash);
-	rc = ts_chain_get(t, r.origin, &ch);
+	if ((ev = calloc(m->nenvs ? m->nenvs : 1, sizeof(*ev))) == NULL)
+		return TS_ENOMEM;
+	for (i = 0; i < m->nenvs; i++)
+		prepare_one(n, j->sender, &m->envs[i], &j->e[i], &ev[i]);
+	for (i = m->nenvs; i-- > 0;) {
+		struct penv *e = &j->e[i];
+		size_t nk;
+		int a;
+
+		if (e->pre != ST_PENDING)
+			continue;
+		a = n->anchor[e->o];
+		if (a >= 0 && j->e[a].v.seq == e->v.seq + 1 &&
+		    memcmp(j->e[a].prev, e->hash, TS_HASH_LEN) == 0) {
+			n->anchor[e->o] = (int)i;       /* authentic by the chain */
+			n->cnt.sig_chained++;
+			continue;
+		}
+		n->cnt.sig_verified++;
+		if (sig_ok(n, e->v.origin, &ev[i], &nk)) {
+			n->anchor[e->o] = (int)i;
+			continue;
+		}
+		/* Nothing older of this origin can chain through here. */
+		n->anchor[e->o] = -1;
+		refuse(&e->v, nk ? TS_ST_SIG : TS_ST_UNKNOWN,
+		    nk ? "signature of %s does not verify" :
+		    "no valid signing key for %s", e->v.origin);
+		e->pre = e->v.status;
+	}
+	for (i = 0; i < m->nenvs; i++)
+		if (j->e[i].o >= 0)
+			n->anchor[j->e[i].o] = -1;
+	free(ev);
+	return 0;
+}
+
+/* Step 2 for one envelope that passed step 1.  Returns 0 with v->status
+ * set for any verdict about the envelope, or a TS_E* store error that
+ * aborts the whole txn (every envelope of the group then gets "retry"). */
+static int
+store_one(ts_txn *t, struct group_ctx *g, struct push_job *j, const ts_bytes *env,
+    struct penv *e)
+{
+	struct node *n = g->n;
+	struct verdict *v = &e->v;
+	const char *origin = v->origin;
+	ts_chain ch;
+	int rc;
+
+	rc = ts_chain_get(t, origin, &ch);
 	if (rc == TS_ENOTFOUND)
 		memset(&ch, 0, sizeof(ch));
 	else if (rc != 0)
-		goto fail;
-	if (r.seq <= ch.seq) {
+		return rc;
+	if (v->seq <= ch.seq) {
 		ts_bytes held;
-		rc = ts_env_get(t, r.origin, r.seq, &held);
-		if (rc != 0 && rc != TS_ENOTFOUND)
-			goto fail;
-		/* Identity is the body: the same report signed again (after
-		 * a key rotation) is a duplicate, not a fork. */
 		ts_env_view hv;
 		uint8_t hh[TS_HASH_LEN];
-		if (rc == 0) {
-			if (ts_env_split(held.p, held.len, &hv) != 0) {
-				rc = TS_ESTORE;
-				goto fail;
-			}
-			ts_body_hash(hv.body, hv.body_len, hh);
-		}
-		if (rc == 0 && memcmp(hh, hash, TS_HASH_LEN) == 0) {
-			ts_report_clear(&r);
+
+		rc = ts_env_get(t, origin, v->seq, &held);
+		if (rc == TS_ENOTFOUND)
+			return refuse(v, TS_ST_REPLAY, "seq of %s is older than held", origin);
+		if (rc != 0)
+			return rc;
+		/* Identity is the body: the same report signed again (after
+		 * a key rotation) is a duplicate, not a fork. */
+		if (ts_env_split(held.p, held.len, &hv) != 0)
+			return TS_ESTORE;
+		ts_body_hash(hv.body, hv.body_len, hh);
+		if (memcmp(hh, e->hash, TS_HASH_LEN) == 0) {
 			v->status = TS_ST_HELD;
 			snprintf(v->reason, sizeof(v->reason), "already held");
 			return 0;
 		}
-		if (rc == TS_ENOTFOUND) {
-			ts_report_clear(&r);
-			return refuse(v, TS_ST_REPLAY, "seq of %s is older than held", v->origin);
-		}
 		/* Same origin and seq, different signed body: the origin signed
 		 * two histories.  Keep the second as evidence and alert. */
-		if ((rc = ts_fork_put(t, r.origin, r.seq, hash, env->p, env->len)) != 0)
-			goto fail;
-		pc->forks++;
-		ts_report_clear(&r);
+		if ((rc = ts_fork_put(t, origin, v->seq, e->hash, env->p, env->len)) != 0)
+			return rc;
+		g->forks++;
 		return refuse(v, TS_ST_FORK, "FORK: %s signed two different reports "
-		    "with one seq (kept as evidence)", v->origin);
+		    "with one seq (kept as evidence)", origin);
 	}
-	if (r.seq > ch.seq + 1) {
-		ts_report_clear(&r);
+	if (v->seq > ch.seq + 1)
 		return refuse(v, TS_ST_GAP, "seq of %s skips ahead of the held chain",
-		    v->origin);
-	}
-	if (memcmp(r.prev, ch.hash, TS_HASH_LEN) != 0) {
-		ts_report_clear(&r);
+		    origin);
+	if (memcmp(e->prev, ch.hash, TS_HASH_LEN) != 0)
 		return refuse(v, TS_ST_CHAIN, "prev of %s does not match the held chain",
-		    v->origin);
-	}
+		    origin);
 
 	/* Accepted: store, advance the chain, track the newest per period,
 	 * relay upward, and mark our own report dirty if it is a child's. */
-	ts_chain nc = { .seq = r.seq, .recv_ms = node_wall(n) };
+	ts_chain nc = { .seq = v->seq, .recv_ms = node_wall(n) };
 	ts_latest l;
-	memcpy(nc.hash, hash, TS_HASH_LEN);
-	if ((rc = ts_env_put(t, r.origin, r.seq, env->p, env->len)) != 0 ||
-	    (rc = ts_chain_put(t, r.origin, &nc)) != 0)
-		goto fail;
-	rc = ts_latest_get(t, r.origin, r.period, &l);
+	memcpy(nc.hash, e->hash, TS_HASH_LEN);
+	if ((rc = ts_env_put(t, origin, v->seq, env->p, env->len)) != 0 ||
+	    (rc = ts_chain_put(t, origin, &nc)) != 0)
+		return rc;
+	rc = ts_latest_get(t, origin, e->period, &l);
 	if (rc != 0 && rc != TS_ENOTFOUND)
-		goto fail;
-	if (rc == TS_ENOTFOUND || l.seq < r.seq) {
-		ts_latest nl = { .seq = r.seq, .first_ms = rc == 0 ? l.first_ms : nc.recv_ms,
+		return rc;
+	if (rc == TS_ENOTFOUND || l.seq < v->seq) {
+		ts_latest nl = { .seq = v->seq, .first_ms = rc == 0 ? l.first_ms : nc.recv_ms,
 		    .recv_ms = nc.recv_ms };
-		memcpy(nl.hash, hash, TS_HASH_LEN);
-		if ((rc = ts_latest_put(t, r.origin, r.period, &nl)) != 0)
-			goto fail;
-		if (n->topo->units[o].parent == n->self) {
-			if ((rc = ts_dirty_set(t, r.period)) != 0)
-				goto fail;
-			pc->dirty++;
+		memcpy(nl.hash, e->hash, TS_HASH_LEN);
+		if ((rc = ts_latest_put(t, origin, e->period, &nl)) != 0)
+			return rc;
+		if (n->topo->units[e->o].parent == n->self) {
+			if ((rc = ts_dirty_set(t, e->period)) != 0)
+				return rc;
+			j->dirty++;
 		}
 	}
 	if (n->has_parent) {
 		uint64_t id;
 		if ((rc = ts_outbox_append(t, env->p, env->len, &id)) != 0)
-			goto fail;
+			return rc;
 	}
 	v->status = TS_ST_STORED;
-	pc->stored++;
-	ts_report_clear(&r);
+	j->stored++;
 	return 0;
-fail:
-	ts_report_clear(&r);
-	return rc;
 }
 
 /* Persisted counters for `tierctl metrics` (docs/STORE.md), in the
- * batch's own txn: they count exactly what was committed. */
+ * group's own txn: they count exactly what was committed. */
 static int
-push_counters(ts_txn *t, struct push_ctx *pc)
+push_counters(ts_txn *t, struct group_ctx *g)
 {
-	uint64_t by[TS_ST_MAX_ + 1] = { 0 };
+	uint64_t by[TS_ST_MAX_ + 1] = { 0 }, received = 0;
 	char name[40];
-	size_t i;
+	size_t i, k;
 	int rc, st;
 
-	for (i = 0; i < pc->m->nenvs; i++)
-		by[pc->v[i].status]++;
-	pc->zap_delta = pc->n->cnt.zap_denied - pc->n->zap_flushed;
-	if ((rc = node_meta_add(t, "n_received", pc->m->nenvs)) != 0 ||
+	for (k = 0; k < g->njobs; k++) {
+		received += g->jobs[k].m->nenvs;
+		for (i = 0; i < g->jobs[k].m->nenvs; i++)
+			by[g->jobs[k].e[i].v.status]++;
+	}
+	g->zap_delta = g->n->cnt.zap_denied - g->n->zap_flushed;
+	if ((rc = node_meta_add(t, "n_received", received)) != 0 ||
 	    (rc = node_meta_add(t, "n_stored", by[TS_ST_STORED])) != 0 ||
 	    (rc = node_meta_add(t, "n_held", by[TS_ST_HELD])) != 0 ||
 	    (rc = node_meta_add(t, "n_relayed",
-	    pc->n->has_parent ? by[TS_ST_STORED] : 0)) != 0 ||
-	    (rc = node_meta_add(t, "n_zap_denied", pc->zap_delta)) != 0)
+	    g->n->has_parent ? by[TS_ST_STORED] : 0)) != 0 ||
+	    (rc = node_meta_add(t, "n_zap_denied", g->zap_delta)) != 0)
 		return rc;
 	for (st = TS_ST_HELD + 1; st <= TS_ST_MAX_; st++) {
 		snprintf(name, sizeof(name), "n_refused_%s", ts_status_name(st));
@@ -459,132 +569,158 @@ push_counters(ts_txn *t, struct push_ctx *pc)
 }
 
 static int
-push_fn(ts_txn *t, void *arg)
+group_fn(ts_txn *t, void *arg)
 {
-	struct push_ctx *pc = arg;
-	size_t i;
+	struct group_ctx *g = arg;
+	size_t i, k;
 	int rc;
 
-	pc->stored = pc->dirty = 0;       /* restartable after a map grow */
-	pc->forks = pc->refused = 0;
-	for (i = 0; i < pc->m->nenvs; i++) {
-		struct verdict *v = &pc->v[i];
-		if ((rc = check_one(t, pc, &pc->m->envs[i], v)) != 0)
-			return rc;
-		if (v->status > TS_ST_HELD) {
-			char line[320];
-			pc->refused++;
-			snprintf(line, sizeof(line), "refused from %s: origin %s seq %llu: "
-			    "%s: %s", pc->n->topo->units[pc->sender].code,
-			    v->origin[0] ? v->origin : "?", (unsigned long long)v->seq,
-			    ts_status_name(v->status), v->reason);
-			if ((rc = ts_audit_put(t, line)) != 0)
+	g->forks = g->refused = 0;        /* restartable after a map grow */
+	for (k = 0; k < g->njobs; k++) {
+		struct push_job *j = &g->jobs[k];
+		j->stored = j->dirty = 0;
+		for (i = 0; i < j->m->nenvs; i++) {
+			struct penv *e = &j->e[i];
+			e->v.status = e->pre;
+			if (e->pre == ST_PENDING &&
+			    (rc = store_one(t, g, j, &j->m->envs[i], e)) != 0)
 				return rc;
+			if (e->v.status > TS_ST_HELD) {
+				char line[320];
+				g->refused++;
+				snprintf(line, sizeof(line), "refused from %s: origin %s "
+				    "seq %llu: %s: %s", g->n->topo->units[j->sender].code,
+				    e->v.origin[0] ? e->v.origin : "?",
+				    (unsigned long long)e->v.seq,
+				    ts_status_name(e->v.status), e->v.reason);
+				if ((rc = ts_audit_put(t, line)) != 0)
+					return rc;
+			}
 		}
 	}
-	if (pc->forks > 0 || pc->refused > 0) {
+	if (g->forks > 0 || g->refused > 0) {
 		uint64_t f, x;
 		if ((rc = ts_meta_get_u64(t, "forks", &f)) != 0 ||
 		    (rc = ts_meta_get_u64(t, "refused", &x)) != 0 ||
-		    (rc = ts_meta_put_u64(t, "forks", f + pc->forks)) != 0 ||
-		    (rc = ts_meta_put_u64(t, "refused", x + pc->refused)) != 0)
+		    (rc = ts_meta_put_u64(t, "forks", f + g->forks)) != 0 ||
+		    (rc = ts_meta_put_u64(t, "refused", x + g->refused)) != 0)
 			return rc;
 	}
-	return push_counters(t, pc);
+	/* Outbox entries our parent acknowledged ride along (uplink.c). */
+	if ((rc = uplink_acks_write(t, g->n)) != 0)
+		return rc;
+	return push_counters(t, g);
 }
 
+/*
+ * Judge and store every PUSH in jobs (drained in one poll iteration, in
+ * arrival order) in one write txn, then answer each: ERR per refusal,
+ * and the ACK strictly after the commit.
+ */
 static void
-on_push(struct node *n, const void *rid, size_t rid_len, int sender, const ts_msg *m)
+push_group(struct node *n, struct push_job *jobs, size_t njobs)
 {
-	struct push_ctx pc = { .n = n, .sender = sender, .m = m };
-	uint8_t *st = NULL;
-	size_t i;
-	int rc;
+	struct group_ctx g = { .n = n, .jobs = jobs, .njobs = njobs };
+	size_t i, k, stored = 0, dirty = 0;
+	int rc = 0;
 
-	if (m->nenvs > 0 && ((pc.v = calloc(m->nenvs, sizeof(*pc.v))) == NULL ||
-	    (st = malloc(m->nenvs)) == NULL)) {
-		free(pc.v);
-		send_err(n, rid, rid_len, TS_ST_RETRY, "out of memory", "", 0);
-		return;
+	for (k = 0; k < njobs && rc == 0; k++) {
+		size_t ne = jobs[k].m->nenvs;
+		if ((jobs[k].e = calloc(ne ? ne : 1, sizeof(struct penv))) == NULL)
+			rc = TS_ENOMEM;
+		else
+			rc = push_prepare(n, &jobs[k]);
 	}
-	rc = ts_store_write(n->st, push_fn, &pc);
 	if (rc == 0)
-		n->zap_flushed += pc.zap_delta;
-	n->cnt.env_received += m->nenvs;
-	if (rc != 0) {
-		/* Nothing of the batch was stored: say so, child retries. */
-		char why[128];
-		snprintf(why, sizeof(why), "batch not stored: %s", ts_strerror(rc));
-		log_warnx("downlink: from %s: %s", n->topo->units[sender].code, why);
-		memset(st, TS_ST_RETRY, m->nenvs);
-		send_err(n, rid, rid_len, TS_ST_RETRY, why, "", 0);
-	} else {
-		for (i = 0; i < m->nenvs; i++) {
-			struct verdict *v = &pc.v[i];
-			st[i] = v->status;
-			if (v->status == TS_ST_STORED)
-				n->cnt.env_stored++;
-			else if (v->status == TS_ST_HELD) {
-				n->cnt.env_held++;
-				log_info("downlink: from %s: %s seq %llu already held "
-				    "(duplicate, not applied)", n->topo->units[sender].code,
-				    v->origin, (unsigned long long)v->seq);
-			} else {
-				n->cnt.env_refused++;
-				n->cnt.refused_by[v->status]++;
-				log_warnx("downlink: refused from %s: origin %s seq %llu: %s: %s",
-				    n->topo->units[sender].code, v->origin[0] ? v->origin : "?",
-				    (unsigned long long)v->seq, ts_status_name(v->status),
-				    v->reason);
-				send_err(n, rid, rid_len, v->status, v->reason, v->origin, v->seq);
-			}
-		}
-		if (pc.dirty > 0)
-			rollup_mark(n);
-		if (pc.stored > 0 && n->has_parent) {
-			n->cnt.env_relayed += pc.stored;
-			uplink_kick(n);
-		}
+		rc = ts_store_write(n->st, group_fn, &g);
+	if (rc == 0) {
+		n->zap_flushed += g.zap_delta;
+		uplink_acks_done(n);
 	}
-	/* ACK strictly after the commit above. */
-	ts_buf_reset(&n->tx);
-	if (ts_msg_ack(&n->tx, m->batch, st, m->nenvs) == 0)
-		send_to(n, rid, rid_len);
-	free(pc.v);
-	free(st);
+	for (k = 0; k < njobs; k++) {
+		struct push_job *j = &jobs[k];
+		const char *code = n->topo->units[j->sender].code;
+		size_t ne = j->m->nenvs;
+		uint8_t *st = malloc(ne ? ne : 1);
+
+		n->cnt.env_received += ne;
+		if (st == NULL) {
+			/* No ACK: the child's window times out and it resends. */
+			send_err(n, j->rid, j->rid_len, TS_ST_RETRY, "out of memory", "", 0);
+			continue;
+		}
+		if (rc != 0) {
+			/* Nothing of the batch was stored: say so, child retries. */
+			char why[128];
+			snprintf(why, sizeof(why), "batch not stored: %s", ts_strerror(rc));
+			log_warnx("downlink: from %s: %s", code, why);
+			memset(st, TS_ST_RETRY, ne);
+			send_err(n, j->rid, j->rid_len, TS_ST_RETRY, why, "", 0);
+		} else {
+			for (i = 0; i < ne; i++) {
+				struct verdict *v = &j->e[i].v;
+				st[i] = v->status;
+				if (v->status == TS_ST_STORED)
+					n->cnt.env_stored++;
+				else if (v->status == TS_ST_HELD) {
+					n->cnt.env_held++;
+					log_info("downlink: from %s: %s seq %llu already "
+					    "held (duplicate, not applied)", code, v->origin,
+					    (unsigned long long)v->seq);
+				} else {
+					n->cnt.env_refused++;
+					n->cnt.refused_by[v->status]++;
+					log_warnx("downlink: refused from %s: origin %s seq "
+					    "%llu: %s: %s", code, v->origin[0] ? v->origin : "?",
+					    (unsigned long long)v->seq,
+					    ts_status_name(v->status), v->reason);
+					send_err(n, j->rid, j->rid_len, v->status, v->reason,
+					    v->origin, v->seq);
+				}
+			}
+			stored += j->stored;
+			dirty += j->dirty;
+		}
+		/* ACK strictly after the commit above. */
+		ts_buf_reset(&n->tx);
+		if (ts_msg_ack(&n->tx, j->m->batch, st, ne) == 0)
+			send_to(n, j->rid, j->rid_len);
+		free(st);
+	}
+	for (k = 0; k < njobs; k++) {
+		free(jobs[k].e);
+		jobs[k].e = NULL;
+	}
+	if (dirty > 0)
+		rollup_mark(n);
+	if (stored > 0 && n->has_parent) {
+		n->cnt.env_relayed += stored;
+		uplink_kick(n);
+	}
 }
 
-/* One message from an authenticated child. */
-void
-downlink_on_msg(struct node *n, const void *rid, size_t rid_len, int sender,
-    const uint8_t *data, size_t len)
+/* Is this a PUSH on a session that said HELLO?  Updates last_rx. */
+static struct peer *
+session_of(struct node *n, const void *rid, size_t rid_len)
 {
-	ts_msg m;
-	int rc;
-
-	memset(&m, 0, sizeof(m));
-	rc = ts_msg_decode(data, len, &m);
-	if (rc != 0) {
-		char why[96];
-		snprintf(why, sizeof(why), "malformed message: %s", ts_strerror(rc));
-		log_warnx("downlink: from %s: %s (%zu bytes)",
-		    n->topo->units[sender].code, why, len);
-		send_err(n, rid, rid_len, ts_status_from_err(rc), why, "", 0);
-		return;
-	}
 	struct peer *p = peer_find(n, rid, rid_len);
+
 	if (p != NULL)
 		p->last_rx = node_mono(n);
-	switch (m.type) {
+	return p;
+}
+
+/* Every message but a PUSH from a session that said HELLO. */
+static void
+dispatch(struct node *n, const void *rid, size_t rid_len, int sender,
+    const ts_msg *m, struct peer *p)
+{
+	switch (m->type) {
 	case TS_MSG_HELLO:
-		on_hello(n, rid, rid_len, sender, &m);
+		on_hello(n, rid, rid_len, sender, m);
 		break;
 	case TS_MSG_PUSH:
-		if (p == NULL || !p->helloed) {
-			send_err(n, rid, rid_len, TS_ST_PROTOCOL, "HELLO first", "", 0);
-			break;
-		}
-		on_push(n, rid, rid_len, sender, &m);
+		send_err(n, rid, rid_len, TS_ST_PROTOCOL, "HELLO first", "", 0);
 		break;
 	case TS_MSG_PING:
 		/* A PING on a connection we have no session for means
@@ -595,17 +731,55 @@ downlink_on_msg(struct node *n, const void *rid, size_t rid_len, int sender,
 			break;
 		}
 		ts_buf_reset(&n->tx);
-		if (ts_msg_ping(&n->tx, TS_MSG_PONG, m.time_ms) == 0)
+		if (ts_msg_ping(&n->tx, TS_MSG_PONG, m->time_ms) == 0)
 			send_to(n, rid, rid_len);
 		break;
 	case TS_MSG_ERR:
 		log_warnx("downlink: child %s says: %s (%s)",
-		    n->topo->units[sender].code, ts_status_name(m.code), m.reason);
+		    n->topo->units[sender].code, ts_status_name(m->code), m->reason);
 		break;
 	default:
 		send_err(n, rid, rid_len, TS_ST_PROTOCOL,
 		    "message type not valid towards a parent", "", 0);
 	}
+}
+
+static int
+decode_or_err(struct node *n, const void *rid, size_t rid_len, int sender,
+    const uint8_t *data, size_t len, ts_msg *m)
+{
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if ((rc = ts_msg_decode(data, len, m)) != 0) {
+		char why[96];
+		snprintf(why, sizeof(why), "malformed message: %s", ts_strerror(rc));
+		log_warnx("downlink: from %s: %s (%zu bytes)",
+		    n->topo->units[sender].code, why, len);
+		send_err(n, rid, rid_len, ts_status_from_err(rc), why, "", 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* One message from an authenticated child (the simulator's entry; the
+ * daemon goes through downlink_on_readable, which groups PUSHes). */
+void
+downlink_on_msg(struct node *n, const void *rid, size_t rid_len, int sender,
+    const uint8_t *data, size_t len)
+{
+	ts_msg m;
+	struct peer *p;
+
+	if (decode_or_err(n, rid, rid_len, sender, data, len, &m) != 0)
+		return;
+	p = session_of(n, rid, rid_len);
+	if (m.type == TS_MSG_PUSH && p != NULL && p->helloed) {
+		struct push_job j = { .rid = rid, .rid_len = rid_len,
+		    .sender = sender, .m = &m };
+		push_group(n, &j, 1);
+	} else
+		dispatch(n, rid, rid_len, sender, &m, p);
 	ts_msg_clear(&m);
 }
 
@@ -648,61 +822,117 @@ conn_key_valid(struct node *n, zmq_msg_t *body, int sender, const void *rid,
 	return 0;
 }
 
+#define DRAIN_MAX 64
+
+struct drained {
+	zmq_msg_t rid, body;
+	int       sender;
+	ts_msg    m;
+};
+
+/* Commit the PUSHes gathered so far as one group. */
+static void
+flush_pushes(struct node *n, struct push_job *jobs, size_t *njobs)
+{
+	if (*njobs > 0)
+		push_group(n, jobs, *njobs);
+	*njobs = 0;
+}
+
+/*
+ * Drain up to DRAIN_MAX messages (bounded, so one busy child cannot
+ * starve timers), then handle them in arrival order.  Consecutive PUSHes
+ * — from any children — are judged and stored in ONE write txn: at fan-in
+ * or under load the cost of a durable commit is shared by every batch
+ * that arrived meanwhile, instead of queueing one fsync per batch.  Any
+ * other message first flushes the PUSHes before it, so per-connection
+ * order is kept.
+ */
 void
 downlink_on_readable(struct node *n)
 {
-	/* Bounded drain so one busy child cannot starve timers. */
-	for (int k = 0; k < 64; k++) {
-		zmq_msg_t rid, body;
-		int sender;
+	struct drained *d;
+	struct push_job jobs[DRAIN_MAX];
+	size_t nd = 0, njobs = 0, k;
 
-		if (zmq_msg_init(&rid) == -1)
-			return;
-		if (zmq_msg_recv(&rid, n->router, ZMQ_DONTWAIT) == -1) {
+	if ((d = calloc(DRAIN_MAX, sizeof(*d))) == NULL)
+		return;
+	while (nd < DRAIN_MAX) {
+		struct drained *x = &d[nd];
+
+		if (zmq_msg_init(&x->rid) == -1)
+			break;
+		if (zmq_msg_recv(&x->rid, n->router, ZMQ_DONTWAIT) == -1) {
 			if (zmq_errno() != EAGAIN)
 				log_warnx("downlink: recv: %s", zmq_strerror(zmq_errno()));
-			zmq_msg_close(&rid);
-			return;
+			zmq_msg_close(&x->rid);
+			break;
 		}
-		if (!zmq_msg_more(&rid) || zmq_msg_init(&body) == -1) {
-			zmq_msg_close(&rid);
+		if (!zmq_msg_more(&x->rid) || zmq_msg_init(&x->body) == -1) {
+			zmq_msg_close(&x->rid);
 			continue;
 		}
-		if (zmq_msg_recv(&body, n->router, 0) == -1) {
-			zmq_msg_close(&rid);
-			zmq_msg_close(&body);
+		if (zmq_msg_recv(&x->body, n->router, 0) == -1) {
+			zmq_msg_close(&x->rid);
+			zmq_msg_close(&x->body);
 			continue;
 		}
-		if (zmq_msg_more(&body)) {
+		if (zmq_msg_more(&x->body)) {
 			/* One frame per message: drain and refuse the rest. */
-			zmq_msg_t x;
-			if (zmq_msg_init(&x) == 0) {
-				while (zmq_msg_more(&body) && zmq_msg_recv(&x, n->router, 0) != -1)
-					if (!zmq_msg_more(&x))
+			zmq_msg_t y;
+			if (zmq_msg_init(&y) == 0) {
+				while (zmq_msg_recv(&y, n->router, 0) != -1)
+					if (!zmq_msg_more(&y))
 						break;
-				zmq_msg_close(&x);
+				zmq_msg_close(&y);
 			}
-			send_err(n, zmq_msg_data(&rid), zmq_msg_size(&rid),
+			send_err(n, zmq_msg_data(&x->rid), zmq_msg_size(&x->rid),
 			    TS_ST_MALFORMED, "one frame per message", "", 0);
-			goto next;
+			goto drop;
 		}
 		{
 			/* The sender is who ZAP says the CURVE key belongs
 			 * to, never what the message claims. */
-			const char *uid = zmq_msg_gets(&body, "User-Id");
-			sender = uid != NULL ? ts_topo_find(n->topo, uid) : -1;
+			const char *uid = zmq_msg_gets(&x->body, "User-Id");
+			x->sender = uid != NULL ? ts_topo_find(n->topo, uid) : -1;
 		}
-		if (sender < 0) {
+		if (x->sender < 0) {
 			log_warnx("downlink: message without an authenticated unit");
-			goto next;
+			goto drop;
 		}
-		if (!conn_key_valid(n, &body, sender, zmq_msg_data(&rid),
-		    zmq_msg_size(&rid)))
-			goto next;
-		downlink_on_msg(n, zmq_msg_data(&rid), zmq_msg_size(&rid), sender,
-		    zmq_msg_data(&body), zmq_msg_size(&body));
-next:
-		zmq_msg_close(&rid);
-		zmq_msg_close(&body);
+		if (!conn_key_valid(n, &x->body, x->sender, zmq_msg_data(&x->rid),
+		    zmq_msg_size(&x->rid)))
+			goto drop;
+		nd++;
+		continue;
+drop:
+		zmq_msg_close(&x->rid);
+		zmq_msg_close(&x->body);
 	}
+
+	for (k = 0; k < nd; k++) {
+		struct drained *x = &d[k];
+		const void *rid = zmq_msg_data(&x->rid);
+		size_t rid_len = zmq_msg_size(&x->rid);
+		struct peer *p;
+
+		if (decode_or_err(n, rid, rid_len, x->sender, zmq_msg_data(&x->body),
+		    zmq_msg_size(&x->body), &x->m) != 0)
+			continue;
+		p = session_of(n, rid, rid_len);
+		if (x->m.type == TS_MSG_PUSH && p != NULL && p->helloed) {
+			jobs[njobs++] = (struct push_job){ .rid = rid,
+			    .rid_len = rid_len, .sender = x->sender, .m = &x->m };
+			continue;
+		}
+		flush_pushes(n, jobs, &njobs);
+		dispatch(n, rid, rid_len, x->sender, &x->m, p);
+	}
+	flush_pushes(n, jobs, &njobs);
+	for (k = 0; k < nd; k++) {
+		ts_msg_clear(&d[k].m);
+		zmq_msg_close(&d[k].rid);
+		zmq_msg_close(&d[k].body);
+	}
+	free(d);
 }

@@ -68,6 +68,9 @@ struct counters {
 	uint64_t env_received, env_stored, env_held, env_refused, env_relayed;
 	uint64_t refused_by[TS_ST_MAX_ + 1];
 	uint64_t reports_emitted, acks_received, zap_denied;
+	/* envelopes whose signature was verified / that were authenticated
+	 * through the hash chain by a verified newer one (downlink.c) */
+	uint64_t sig_verified, sig_chained;
 };
 
 struct node {
@@ -86,6 +89,7 @@ struct node {
 	void       *zap;
 	struct peer *peers;
 	size_t      npeers, peers_cap;
+	int        *anchor;                  /* per unit, -1; downlink.c   */
 
 	/* uplink */
 	void       *dealer;
@@ -98,6 +102,10 @@ struct node {
 	struct inflight flight[NODE_WINDOW_MAX];
 	size_t      nflight;
 	uint64_t    up_retry_at;             /* mono ms; 0 = no pause      */
+	/* outbox ids acknowledged stored/held, not yet deleted (uplink.c) */
+	uint64_t   *acked;
+	size_t      nacked, acked_cap;
+	uint64_t    acked_first, acked_wall; /* mono ms of the oldest; wall */
 
 	/* control */
 	void       *ctl;
@@ -146,6 +154,10 @@ int  uplink_zmq_open(struct node *n);
 void uplink_zmq_close(struct node *n);
 int  uplink_zmq_send(struct node *n, const uint8_t *p, size_t len);
 uint64_t uplink_next_timer(const struct node *n, uint64_t now);
+/* Delete the acknowledged outbox entries inside t (any write txn the
+ * node makes); after that txn committed, call uplink_acks_done. */
+int  uplink_acks_write(ts_txn *t, struct node *n);
+void uplink_acks_done(struct node *n);
 
 /* downlink.c */
 int  downlink_init(struct node *n);

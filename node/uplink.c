@@ -35,11 +35,16 @@ elapsed(uint64_t now, uint64_t then)
 	return now > then ? now - then : 0;
 }
 
+static void acks_flush(struct node *n);
+
 static void
 flight_clear(struct node *n)
 {
 	size_t i;
 
+	/* Rewinding resends from the oldest outbox entry: delete what the
+	 * parent already acknowledged first. */
+	acks_flush(n);
 	for (i = 0; i < n->nflight; i++)
 		free(n->flight[i].ids);
 	n->nflight = 0;
@@ -175,7 +180,13 @@ uplink_init(struct node *n)
 void
 uplink_close(struct node *n)
 {
+	/* Like a crash: pending deletions are forgotten (the parent
+	 * answers "held" for those entries after the restart). */
+	n->nacked = 0;
 	flight_clear(n);
+	free(n->acked);
+	n->acked = NULL;
+	n->nacked = n->acked_cap = 0;
 	if (n->io.up_close != NULL)
 		n->io.up_close(n);
 }
@@ -281,12 +292,88 @@ uplink_kick(struct node *n)
 
 /* ---- ACK ---- */
 
+/*
+ * An ACK that says stored/held lets us delete outbox entries.  That
+ * deletion need not be durable: if it is lost (crash), the entries are
+ * resent and the parent answers "held".  So it is not worth an fsync'd
+ * commit of its own per ACK — on a relaying node that doubled the
+ * commits on the hot path.  The ids wait in n->acked and are deleted in
+ * the next write txn the node makes anyway (the downlink's group commit
+ * calls uplink_acks_write), or in a txn of their own at most
+ * ACK_FLUSH_MS later (uplink_tick), or before the cursor rewinds.
+ * Entries refused for good are moved to dead letters at once.
+ */
+#define ACK_FLUSH_MS 20
+#define ACK_PENDING_MAX 65536
+
+int
+uplink_acks_write(ts_txn *t, struct node *n)
+{
+	size_t i;
+	int rc;
+
+	if (n->nacked == 0)
+		return 0;
+	for (i = 0; i < n->nacked; i++)
+		if ((rc = ts_outbox_del(t, n->acked[i])) != 0 && rc != TS_ENOTFOUND)
+			return rc;
+	if ((rc = node_meta_add(t, "n_acked", n->nacked)) != 0)
+		return rc;
+	return ts_meta_put_u64(t, "last_ack_ms", n->acked_wall);
+}
+
+void
+uplink_acks_done(struct node *n)
+{
+	n->nacked = 0;
+}
+
+static int
+acks_fn(ts_txn *t, void *arg)
+{
+	return uplink_acks_write(t, arg);
+}
+
+/* Delete the pending acknowledged entries now, in a txn of their own. */
+static void
+acks_flush(struct node *n)
+{
+	int rc;
+
+	if (n->nacked == 0)
+		return;
+	if ((rc = ts_store_write(n->st, acks_fn, n)) != 0) {
+		/* They stay in the outbox: resending is safe (held). */
+		log_warnx("uplink: cannot record ACKs: %s", ts_strerror(rc));
+		n->nacked = 0;
+		return;
+	}
+	n->nacked = 0;
+}
+
+static int
+acked_add(struct node *n, uint64_t id)
+{
+	if (n->nacked == n->acked_cap) {
+		size_t cap = n->acked_cap ? n->acked_cap * 2 : 1024;
+		uint64_t *na = realloc(n->acked, cap * sizeof(*na));
+		if (na == NULL)
+			return TS_ENOMEM;
+		n->acked = na;
+		n->acked_cap = cap;
+	}
+	if (n->nacked == 0)
+		n->acked_first = node_mono(n);
+	n->acked[n->nacked++] = id;
+	n->acked_wall = node_wall(n);
+	return 0;
+}
+
 struct ack_ctx {
 	struct node           *n;
 	const struct inflight *fl;
 	const ts_msg          *m;
-	size_t deleted, dead;
-	int    rewind;
+	size_t dead;
 };
 
 struct take { uint64_t id; ts_bytes env; int found; };
@@ -304,58 +391,50 @@ take_cb(uint64_t id, const uint8_t *env, size_t len, void *arg)
 	return 1;                   /* only the first entry >= id matters */
 }
 
+/* Entries refused for good, and the pending deletions with them. */
 static int
-ack_fn(ts_txn *t, void *arg)
+dead_fn(ts_txn *t, void *arg)
 {
 	struct ack_ctx *a = arg;
 	size_t i;
 	int rc;
 
-	a->deleted = a->dead = 0;   /* restartable after a map grow */
-	a->rewind = 0;
+	a->dead = 0;                /* restartable after a map grow */
 	for (i = 0; i < a->fl->n; i++) {
 		int st = a->m->status[i];
 		uint64_t id = a->fl->ids[i];
-		if (st == TS_ST_STORED || st == TS_ST_HELD) {
-			rc = ts_outbox_del(t, id);
-			if (rc != 0 && rc != TS_ENOTFOUND)
-				return rc;
-			a->deleted++;
-		} else if (st == TS_ST_RETRY || st == TS_ST_GAP) {
-			/* Temporary, or an earlier envelope has not landed
-			 * yet: keep it and resend from the oldest entry. */
-			a->rewind = 1;
-		} else {
-			/* Refused for good: move to dead letters, where it is
-			 * kept and visible (tierctl status), never resent. */
-			struct take tk = { .id = id };
-			char line[160];
-			if ((rc = ts_outbox_each(t, id, take_cb, &tk)) < 0)
-				return rc;
-			if (!tk.found)
-				continue;
-			if ((rc = ts_dead_put(t, id, st, tk.env.p, tk.env.len)) != 0 ||
-			    (rc = ts_outbox_del(t, id)) != 0)
-				return rc;
-			snprintf(line, sizeof(line), "uplink: parent refused outbox "
-			    "entry %llu (%s): moved to dead letters",
-			    (unsigned long long)id, ts_status_name(st));
-			if ((rc = ts_audit_put(t, line)) != 0)
-				return rc;
-			a->dead++;
-		}
+		struct take tk = { .id = id };
+		char line[160];
+
+		if (st == TS_ST_STORED || st == TS_ST_HELD || st == TS_ST_RETRY ||
+		    st == TS_ST_GAP)
+			continue;
+		/* Refused for good: move to dead letters, where it is kept
+		 * and visible (tierctl status), never resent. */
+		if ((rc = ts_outbox_each(t, id, take_cb, &tk)) < 0)
+			return rc;
+		if (!tk.found)
+			continue;
+		if ((rc = ts_dead_put(t, id, st, tk.env.p, tk.env.len)) != 0 ||
+		    (rc = ts_outbox_del(t, id)) != 0)
+			return rc;
+		snprintf(line, sizeof(line), "uplink: parent refused outbox "
+		    "entry %llu (%s): moved to dead letters",
+		    (unsigned long long)id, ts_status_name(st));
+		if ((rc = ts_audit_put(t, line)) != 0)
+			return rc;
+		a->dead++;
 	}
-	if ((rc = node_meta_add(t, "n_acked", a->deleted)) != 0 ||
-	    (rc = node_meta_add(t, "n_dead", a->dead)) != 0)
+	if ((rc = node_meta_add(t, "n_dead", a->dead)) != 0)
 		return rc;
-	return ts_meta_put_u64(t, "last_ack_ms", node_wall(a->n));
+	return uplink_acks_write(t, a->n);
 }
 
 static void
 on_ack(struct node *n, const ts_msg *m)
 {
-	size_t k;
-	int rc;
+	size_t k, i;
+	int rc, rewind = 0, dead = 0;
 
 	for (k = 0; k < n->nflight; k++)
 		if (n->flight[k].batch == m->batch)
@@ -369,24 +448,39 @@ on_ack(struct node *n, const ts_msg *m)
 		link_reset(n, "ACK does not match its batch");
 		return;
 	}
-	struct ack_ctx a = { .n = n, .fl = &n->flight[k], .m = m };
-	if ((rc = ts_store_write(n->st, ack_fn, &a)) != 0) {
-		/* The entries stay in the outbox: resending is safe, the
-		 * parent answers "held". */
-		log_warnx("uplink: cannot record ACK: %s", ts_strerror(rc));
-		flight_clear(n);
-		n->up_retry_at = node_mono(n) + 1000;
-		return;
+	for (i = 0; i < m->nstatus; i++) {
+		int st = m->status[i];
+		if (st == TS_ST_STORED || st == TS_ST_HELD) {
+			if (acked_add(n, n->flight[k].ids[i]) != 0)
+				rewind = 1;     /* no memory: resend, parent says held */
+		} else if (st == TS_ST_RETRY || st == TS_ST_GAP)
+			/* Temporary, or an earlier envelope has not landed
+			 * yet: keep it and resend from the oldest entry. */
+			rewind = 1;
+		else
+			dead = 1;
 	}
-	n->cnt.acks_received++;
-	if (a.dead > 0)
+	if (dead) {
+		struct ack_ctx a = { .n = n, .fl = &n->flight[k], .m = m };
+		if ((rc = ts_store_write(n->st, dead_fn, &a)) != 0) {
+			/* The entries stay in the outbox: resending is safe, the
+			 * parent answers "held" or refuses them again. */
+			log_warnx("uplink: cannot record ACK: %s", ts_strerror(rc));
+			n->nacked = 0;
+			flight_clear(n);
+			n->up_retry_at = node_mono(n) + 1000;
+			return;
+		}
+		n->nacked = 0;
 		log_warnx("uplink: parent refused %zu envelope(s) of batch %llu: "
 		    "moved to dead letters", a.dead, (unsigned long long)m->batch);
+	}
+	n->cnt.acks_received++;
 	free(n->flight[k].ids);
 	memmove(&n->flight[k], &n->flight[k + 1],
 	    (n->nflight - k - 1) * sizeof(n->flight[0]));
 	n->nflight--;
-	if (a.rewind) {
+	if (rewind) {
 		log_info("uplink: parent asks to retry part of batch %llu; "
 		    "resending after a pause", (unsigned long long)m->batch);
 		flight_clear(n);
@@ -397,6 +491,8 @@ on_ack(struct node *n, const ts_msg *m)
 		n->up_retry_at = node_mono(n) + n->up_backoff;
 		return;
 	}
+	if (n->nacked >= ACK_PENDING_MAX)
+		acks_flush(n);
 	n->up_backoff = 0;
 	push_some(n);
 }
@@ -558,6 +654,8 @@ uint64_t
 uplink_next_timer(const struct node *n, uint64_t now)
 {
 	(void)now;
+	if (n->nacked > 0)
+		return n->acked_first + ACK_FLUSH_MS;
 	switch (n->up_state) {
 	case UP_IDLE:
 		return n->up_next_try;
@@ -574,6 +672,8 @@ uplink_next_timer(const struct node *n, uint64_t now)
 void
 uplink_tick(struct node *n, uint64_t now)
 {
+	if (n->nacked > 0 && elapsed(now, n->acked_first) >= ACK_FLUSH_MS)
+		acks_flush(n);
 	switch (n->up_state) {
 	case UP_IDLE:
 		if (now >= n->up_next_try)
