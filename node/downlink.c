@@ -308,6 +308,7 @@ struct push_job {                  /* one PUSH of one child            */
 	const ts_msg *m;
 	struct penv  *e;           /* m->nenvs entries                 */
 	size_t        stored, dirty;
+	size_t        verified, chained; /* how each was authenticated  */
 };
 
 struct group_ctx {
@@ -429,10 +430,10 @@ push_prepare(struct node *n, struct push_job *j)
 		if (a >= 0 && j->e[a].v.seq == e->v.seq + 1 &&
 		    memcmp(j->e[a].prev, e->hash, TS_HASH_LEN) == 0) {
 			n->anchor[e->o] = (int)i;       /* authentic by the chain */
-			n->cnt.sig_chained++;
+			j->chained++;
 			continue;
 		}
-		n->cnt.sig_verified++;
+		j->verified++;
 		if (sig_ok(n, e->v.origin, &ev[i], &nk)) {
 			n->anchor[e->o] = (int)i;
 			continue;
@@ -542,13 +543,15 @@ store_one(ts_txn *t, struct group_ctx *g, struct push_job *j, const ts_bytes *en
 static int
 push_counters(ts_txn *t, struct group_ctx *g)
 {
-	uint64_t by[TS_ST_MAX_ + 1] = { 0 }, received = 0;
+	uint64_t by[TS_ST_MAX_ + 1] = { 0 }, received = 0, ver = 0, chn = 0;
 	char name[40];
 	size_t i, k;
 	int rc, st;
 
 	for (k = 0; k < g->njobs; k++) {
 		received += g->jobs[k].m->nenvs;
+		ver += g->jobs[k].verified;
+		chn += g->jobs[k].chained;
 		for (i = 0; i < g->jobs[k].m->nenvs; i++)
 			by[g->jobs[k].e[i].v.status]++;
 	}
@@ -558,7 +561,9 @@ push_counters(ts_txn *t, struct group_ctx *g)
 	    (rc = node_meta_add(t, "n_held", by[TS_ST_HELD])) != 0 ||
 	    (rc = node_meta_add(t, "n_relayed",
 	    g->n->has_parent ? by[TS_ST_STORED] : 0)) != 0 ||
-	    (rc = node_meta_add(t, "n_zap_denied", g->zap_delta)) != 0)
+	    (rc = node_meta_add(t, "n_zap_denied", g->zap_delta)) != 0 ||
+	    (rc = node_meta_add(t, "n_sig_verified", ver)) != 0 ||
+	    (rc = node_meta_add(t, "n_sig_chained", chn)) != 0)
 		return rc;
 	for (st = TS_ST_HELD + 1; st <= TS_ST_MAX_; st++) {
 		snprintf(name, sizeof(name), "n_refused_%s", ts_status_name(st));
@@ -636,6 +641,10 @@ push_group(struct node *n, struct push_job *jobs, size_t njobs)
 	if (rc == 0) {
 		n->zap_flushed += g.zap_delta;
 		uplink_acks_done(n);
+		for (k = 0; k < njobs; k++) {
+			n->cnt.sig_verified += jobs[k].verified;
+			n->cnt.sig_chained += jobs[k].chained;
+		}
 	}
 	for (k = 0; k < njobs; k++) {
 		struct push_job *j = &jobs[k];

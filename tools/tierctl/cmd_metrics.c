@@ -76,6 +76,11 @@ metrics_emit(struct mw *w, ts_txn *t)
 		  "Outbox envelopes acknowledged by the parent." },
 		{ "n_dead", "tiersync_envelopes_dead_total",
 		  "Outbox envelopes the parent refused for good." },
+		{ "n_sig_verified", "tiersync_signatures_verified_total",
+		  "Envelopes from children whose own signature was verified." },
+		{ "n_sig_chained", "tiersync_signatures_chained_total",
+		  "Envelopes from children authenticated through the hash chain "
+		  "by a verified newer envelope of the same PUSH." },
 		{ "n_zap_denied", "tiersync_zap_denied_total",
 		  "CURVE handshakes refused by the ZAP handler." },
 		{ "forks", "tiersync_forks_total",
