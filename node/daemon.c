@@ -277,6 +277,7 @@ reload_keys(struct node *n)
 	}
 	ts_keys_free(&n->keys);
 	n->keys = k;
+	n->keys_gen++;
 	log_info("SIGHUP: reloaded %zu keys from %s", k->nkeys, n->cfg.keys);
 	/* The parent rotated its key: the next connection uses the newest
 	 * valid line (the current one stays up until it breaks). */

@@ -298,6 +298,7 @@ struct penv {                      /* one envelope after step 1        */
 	char     period[TS_PERIOD_MAX + 1];
 	uint8_t  prev[TS_HASH_LEN];
 	uint8_t  hash[TS_HASH_LEN];
+	uint64_t oid;              /* outbox id, if stored and relayed */
 	struct verdict v;          /* final verdict                    */
 };
 
@@ -317,6 +318,7 @@ struct group_ctx {
 	size_t           njobs;
 	uint64_t         forks, refused;
 	uint64_t         zap_delta; /* ZAP denials flushed by this txn  */
+	size_t           early;     /* relayed before our commit        */
 };
 
 static int refuse(struct verdict *, int, const char *, ...)
@@ -528,11 +530,9 @@ store_one(ts_txn *t, struct group_ctx *g, struct push_job *j, const ts_bytes *en
 			j->dirty++;
 		}
 	}
-	if (n->has_parent) {
-		uint64_t id;
-		if ((rc = ts_outbox_append(t, env->p, env->len, &id)) != 0)
-			return rc;
-	}
+	if (n->has_parent &&
+	    (rc = ts_outbox_append(t, env->p, env->len, &e->oid)) != 0)
+		return rc;
 	v->status = TS_ST_STORED;
 	j->stored++;
 	return 0;
@@ -618,6 +618,45 @@ group_fn(ts_txn *t, void *arg)
 }
 
 /*
+ * Between storing the group and committing it: relay what was stored to
+ * our parent now (cut-through, uplink_overlap_send), so the parent's
+ * verify and commit run while we fsync.  Safe because our ACK to the
+ * child still waits for our commit: if the commit fails, the child
+ * resends, and whatever the parent took is answered "held".
+ */
+static void
+group_overlap(void *arg)
+{
+	struct group_ctx *g = arg;
+	struct node *n = g->n;
+	ts_bytes *envs;
+	uint64_t first = 0;
+	size_t i, k, cnt = 0;
+
+	if (!n->has_parent || n->up_state != UP_READY)
+		return;
+	for (k = 0; k < g->njobs; k++)
+		cnt += g->jobs[k].stored;
+	if (cnt == 0 || (envs = calloc(cnt, sizeof(*envs))) == NULL)
+		return;
+	cnt = 0;
+	for (k = 0; k < g->njobs; k++)
+		for (i = 0; i < g->jobs[k].m->nenvs; i++) {
+			struct penv *e = &g->jobs[k].e[i];
+			if (e->v.status != TS_ST_STORED)
+				continue;
+			if (cnt == 0)
+				first = e->oid;
+			else if (e->oid != first + cnt)
+				goto out;   /* not consecutive: leave it to push_some */
+			envs[cnt++] = g->jobs[k].m->envs[i];
+		}
+	g->early += uplink_overlap_send(n, envs, first, cnt);
+out:
+	free(envs);
+}
+
+/*
  * Judge and store every PUSH in jobs (drained in one poll iteration, in
  * arrival order) in one write txn, then answer each: ERR per refusal,
  * and the ACK strictly after the commit.
@@ -637,7 +676,9 @@ push_group(struct node *n, struct push_job *jobs, size_t njobs)
 			rc = push_prepare(n, &jobs[k]);
 	}
 	if (rc == 0)
-		rc = ts_store_write(n->st, group_fn, &g);
+		rc = ts_store_write_overlap(n->st, group_fn, &g, group_overlap, &g);
+	if (rc != 0 && g.early > 0)
+		uplink_overlap_abort(n);
 	if (rc == 0) {
 		n->zap_flushed += g.zap_delta;
 		uplink_acks_done(n);
@@ -809,22 +850,34 @@ conn_key_valid(struct node *n, zmq_msg_t *body, int sender, const void *rid,
 	const ts_key *k;
 	struct peer *p;
 	uint8_t pk[32];
+	uint64_t now = node_mono(n);
 
 	if (z85 == NULL || strlen(z85) != TS_CURVE_Z85_LEN ||
 	    ts_z85_decode32(z85, pk) != 0)
 		return 1;           /* admitted by ZAP; nothing more to check */
-	k = ts_keys_by_curve(n->keys, pk, node_wall(n) / 1000);
-	if (k != NULL && strcmp(k->code, n->topo->units[sender].code) == 0)
+	/* The keys file can list the whole country: look the key up once
+	 * a second per session and after every reload, not per message. */
+	p = peer_find(n, rid, rid_len);
+	if (p != NULL && !p->revoked && p->key_gen == n->keys_gen &&
+	    now < p->key_until && memcmp(p->key_pk, pk, 32) == 0)
 		return 1;
-	if ((p = peer_find(n, rid, rid_len)) == NULL &&
-	    (p = peer_add(n, rid, rid_len, sender)) == NULL)
+	k = ts_keys_by_curve(n->keys, pk, node_wall(n) / 1000);
+	if (k != NULL && strcmp(k->code, n->topo->units[sender].code) == 0) {
+		if (p != NULL) {
+			memcpy(p->key_pk, pk, 32);
+			p->key_gen = n->keys_gen;
+			p->key_until = now + 1000;
+		}
+		return 1;
+	}
+	if (p == NULL && (p = peer_add(n, rid, rid_len, sender)) == NULL)
 		return 0;
 	if (!p->revoked) {
 		log_warnx("downlink: CURVE key %s of %s is revoked or expired: "
 		    "session dropped", z85, n->topo->units[sender].code);
 		p->revoked = 1;
 		p->helloed = 0;
-		p->last_rx = node_mono(n);
+		p->last_rx = now;
 		send_err(n, rid, rid_len, TS_ST_UNKNOWN,
 		    "your CURVE key was revoked or has expired", "", 0);
 	}

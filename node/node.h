@@ -42,6 +42,9 @@ struct peer {              /* a child's session, keyed by routing id     */
 	int      unit;         /* topology index of the authenticated child */
 	int      helloed;
 	int      revoked;      /* its CURVE key is no longer valid: ignored */
+	uint8_t  key_pk[32];   /* CURVE key last found valid (conn_key_valid) */
+	unsigned key_gen;      /* ... in this generation of the keys file  */
+	uint64_t key_until;    /* ... until this mono ms (then look again) */
 	uint64_t last_rx;      /* mono ms                                   */
 };
 
@@ -78,6 +81,7 @@ struct node {
 	char        confpath[TS_PATH_MAX];
 	ts_topo    *topo;
 	ts_keys    *keys;
+	unsigned    keys_gen;                /* +1 on every keys reload    */
 	int         self;                    /* topology index            */
 	int         has_parent;
 	ts_identity id;
@@ -158,6 +162,12 @@ uint64_t uplink_next_timer(const struct node *n, uint64_t now);
  * node makes); after that txn committed, call uplink_acks_done. */
 int  uplink_acks_write(ts_txn *t, struct node *n);
 void uplink_acks_done(struct node *n);
+/* Cut-through before our commit (uplink.c): send envs, to be outbox ids
+ * first.., now if they are next in line; returns how many were sent.
+ * If the commit then fails: uplink_overlap_abort. */
+size_t uplink_overlap_send(struct node *n, const ts_bytes *envs, uint64_t first,
+                           size_t k);
+void uplink_overlap_abort(struct node *n);
 
 /* downlink.c */
 int  downlink_init(struct node *n);

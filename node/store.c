@@ -584,6 +584,13 @@ grow_map(ts_store *s)
 int
 ts_store_write(ts_store *s, ts_write_fn fn, void *arg)
 {
+	return ts_store_write_overlap(s, fn, arg, NULL, NULL);
+}
+
+int
+ts_store_write_overlap(ts_store *s, ts_write_fn fn, void *arg,
+    ts_overlap_fn overlap, void *oarg)
+{
 	ts_txn t;
 	int rc, mrc;
 
@@ -617,6 +624,8 @@ ts_store_write(ts_store *s, ts_write_fn fn, void *arg)
 			mdb_txn_abort(t.txn);
 			return rc;
 		}
+		if (overlap != NULL)
+			overlap(oarg);
 		/* mdb_txn_commit frees the txn whether or not it succeeds. */
 		mrc = mdb_txn_commit(t.txn);
 		if (mrc == MDB_MAP_FULL) {

@@ -231,12 +231,42 @@ fill_cb(uint64_t id, const uint8_t *env, size_t len, void *arg)
 	return 0;
 }
 
+/* Send envs (outbox ids[0..k-1], consecutive from up_cursor) as one
+ * PUSH and track it in flight.  Takes ids (freed here on failure).
+ * Returns 0 if handed to the transport. */
+static int
+send_batch(struct node *n, const ts_bytes *envs, uint64_t *ids, size_t k)
+{
+	uint64_t batch = ++n->batch_next;
+
+	ts_buf_reset(&n->tx);
+	if (ts_msg_push(&n->tx, batch, envs, k) != 0 || send_tx(n) != 0) {
+		free(ids);
+		return -1;          /* not sent: try again on the next tick */
+	}
+	n->flight[n->nflight].batch = batch;
+	n->flight[n->nflight].sent = n->up_last_tx;
+	n->flight[n->nflight].ids = ids;
+	n->flight[n->nflight].n = k;
+	n->nflight++;
+	n->up_cursor = ids[k - 1] + 1;
+	log_debug("uplink: pushed batch %llu (%zu envelopes)",
+	    (unsigned long long)batch, k);
+	return 0;
+}
+
+static int
+can_push(const struct node *n)
+{
+	return n->up_state == UP_READY && n->nflight < (size_t)n->cfg.window &&
+	    node_mono(n) >= n->up_retry_at;
+}
+
 /* Send as many batches as the window allows. */
 static void
 push_some(struct node *n)
 {
-	while (n->up_state == UP_READY && n->nflight < (size_t)n->cfg.window &&
-	    node_mono(n) >= n->up_retry_at) {
+	while (can_push(n)) {
 		struct fill_ctx f = { .n = n, .max = (size_t)n->cfg.batch_max };
 		ts_txn *t;
 		size_t i;
@@ -264,24 +294,48 @@ push_some(struct node *n)
 		}
 		for (i = 0; i < f.count; i++)
 			f.envs[i].p = f.copy + (uintptr_t)f.envs[i].p;
-		uint64_t batch = ++n->batch_next;
-		ts_buf_reset(&n->tx);
-		rc = ts_msg_push(&n->tx, batch, f.envs, f.count);
+		rc = send_batch(n, f.envs, f.ids, f.count);
 		free(f.envs);
 		free(f.copy);
-		if (rc != 0 || send_tx(n) != 0) {
-			free(f.ids);
-			return;             /* not sent: try again on the next tick */
-		}
-		n->flight[n->nflight].batch = batch;
-		n->flight[n->nflight].sent = n->up_last_tx;
-		n->flight[n->nflight].ids = f.ids;
-		n->flight[n->nflight].n = f.count;
-		n->nflight++;
-		n->up_cursor = f.ids[f.count - 1] + 1;
-		log_debug("uplink: pushed batch %llu (%zu envelopes)",
-		    (unsigned long long)batch, f.count);
+		if (rc != 0)
+			return;
 	}
+}
+
+/*
+ * Cut-through (the downlink calls this between storing a group and its
+ * commit, ts_store_write_overlap): hand envelopes that are being
+ * appended to the outbox as ids first..first+k-1 to the parent now, so
+ * its verify and commit overlap ours.  Only when they are exactly the
+ * next entries to send (nothing older waits) and the window has room;
+ * otherwise push_some sends them after the commit as usual.  Returns
+ * how many were sent.  If our commit then fails, uplink_overlap_abort
+ * forgets them: the parent's ACK for a batch we no longer track is
+ * ignored, the ids are not deleted, and the child resends (our parent
+ * answers "held" for anything it already took).
+ */
+size_t
+uplink_overlap_send(struct node *n, const ts_bytes *envs, uint64_t first, size_t k)
+{
+	uint64_t *ids;
+	size_t i;
+
+	if (k == 0 || n->up_cursor != first || !can_push(n))
+		return 0;
+	if (k > (size_t)n->cfg.batch_max)
+		k = (size_t)n->cfg.batch_max;
+	if ((ids = calloc(k, sizeof(*ids))) == NULL)
+		return 0;
+	for (i = 0; i < k; i++)
+		ids[i] = first + i;
+	return send_batch(n, envs, ids, k) == 0 ? k : 0;
+}
+
+void
+uplink_overlap_abort(struct node *n)
+{
+	n->nacked = 0;
+	flight_clear(n);
 }
 
 void
@@ -303,7 +357,7 @@ uplink_kick(struct node *n)
  * ACK_FLUSH_MS later (uplink_tick), or before the cursor rewinds.
  * Entries refused for good are moved to dead letters at once.
  */
-#define ACK_FLUSH_MS 20
+#define ACK_FLUSH_MS 500
 #define ACK_PENDING_MAX 65536
 
 int

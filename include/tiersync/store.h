@@ -59,6 +59,20 @@ void ts_store_close(ts_store **s);      /* sets *s = NULL; NULL ok      */
 typedef int (*ts_write_fn)(ts_txn *t, void *arg);
 int ts_store_write(ts_store *s, ts_write_fn fn, void *arg);
 
+/*
+ * As ts_store_write, and just before each mdb_txn_commit (after fn
+ * returned 0) call overlap(oarg): work that may run while the commit is
+ * still to come — the daemon hands freshly stored envelopes to its
+ * parent there, so the commits of consecutive hops overlap instead of
+ * adding up.  overlap must not touch the txn, and it may be called more
+ * than once (a commit that found the map full is retried); whatever it
+ * started must be undone by the caller if this returns non-zero (the
+ * txn was then not committed).
+ */
+typedef void (*ts_overlap_fn)(void *oarg);
+int ts_store_write_overlap(ts_store *s, ts_write_fn fn, void *arg,
+    ts_overlap_fn overlap, void *oarg);
+
 /* Read-only transaction (a reader slot).  Always end it. */
 int  ts_store_read_begin(ts_store *s, ts_txn **t);
 void ts_store_read_end(ts_txn **t);
