@@ -531,7 +531,7 @@ store_one(ts_txn *t, struct group_ctx *g, struct push_job *j, const ts_bytes *en
 		}
 	}
 	if (n->has_parent &&
-	    (rc = ts_outbox_append(t, env->p, env->len, &e->oid)) != 0)
+	    (rc = ts_outbox_append_ref(t, origin, v->seq, &e->oid)) != 0)
 		return rc;
 	v->status = TS_ST_STORED;
 	j->stored++;

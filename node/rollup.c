@@ -143,7 +143,7 @@ emit_period(ts_txn *t, struct node *n, const char *period, uint64_t *seq_io,
 	if ((rc = ts_env_put(t, me->code, r.seq, n->tx.buf, n->tx.len)) != 0 ||
 	    (rc = ts_chain_put(t, me->code, &ch)) != 0 ||
 	    (rc = ts_latest_put(t, me->code, period, &nl)) != 0 ||
-	    (n->has_parent && (rc = ts_outbox_append(t, n->tx.buf, n->tx.len, &oid)) != 0) ||
+	    (n->has_parent && (rc = ts_outbox_append_ref(t, me->code, r.seq, &oid)) != 0) ||
 	    (rc = ts_dirty_clear(t, period)) != 0)
 		goto out;
 	*seq_io = r.seq;

@@ -1173,15 +1173,20 @@ ts_latest_each(ts_txn *t, const char *period, ts_latest_cb cb, void *arg)
 
 /* ---- outbox --------------------------------------------------------- */
 
-int
-ts_outbox_append(ts_txn *t, const uint8_t *env, size_t len, uint64_t *id)
+/*
+ * An outbox value is either the envelope itself (it starts with 0x92,
+ * msgpack fixarray 2) or a reference into `env`: OUTBOX_REF, origin,
+ * NUL, seq BE64.  0x00 can never start an envelope.
+ */
+#define OUTBOX_REF	0x00
+
+static int
+outbox_put(ts_txn *t, const void *val, size_t len, uint64_t *id)
 {
 	uint8_t key[8];
 	uint64_t next;
 	int rc;
 
-	if (env == NULL || len == 0 || id == NULL)
-		return TS_EINVAL;
 	if (!db_ok(t, DB_OUTBOX))
 		return TS_EINVAL;
 	if ((rc = meta_next(t, "outbox_next", &next)) != 0)
@@ -1189,11 +1194,38 @@ ts_outbox_append(ts_txn *t, const uint8_t *env, size_t len, uint64_t *id)
 	put_be64(key, next);
 	/* NOOVERWRITE: a reused id would silently replace an un-ACKed
 	 * envelope; better to fail loudly. */
-	if ((rc = db_put(t, DB_OUTBOX, key, 8, env, len, MDB_NOOVERWRITE,
+	if ((rc = db_put(t, DB_OUTBOX, key, 8, val, len, MDB_NOOVERWRITE,
 	    "outbox append")) != 0)
 		return rc;
 	*id = next;
 	return 0;
+}
+
+int
+ts_outbox_append(ts_txn *t, const uint8_t *env, size_t len, uint64_t *id)
+{
+	if (env == NULL || len == 0 || id == NULL || env[0] == OUTBOX_REF)
+		return TS_EINVAL;
+	return outbox_put(t, env, len, id);
+}
+
+int
+ts_outbox_append_ref(ts_txn *t, const char *origin, uint64_t seq, uint64_t *id)
+{
+	uint8_t ref[1 + TS_CODE_MAX + 1 + 8];
+	ts_bytes held;
+	size_t ol;
+	int rc;
+
+	if (origin == NULL || id == NULL || seq == 0 ||
+	    (ol = strnlen(origin, TS_CODE_MAX + 1)) == 0 || ol > TS_CODE_MAX)
+		return TS_EINVAL;
+	if ((rc = ts_env_get(t, origin, seq, &held)) != 0)
+		return rc;
+	ref[0] = OUTBOX_REF;
+	memcpy(ref + 1, origin, ol + 1);
+	put_be64(ref + 1 + ol + 1, seq);
+	return outbox_put(t, ref, 1 + ol + 1 + 8, id);
 }
 
 int
@@ -1211,13 +1243,30 @@ struct outbox_walk {
 };
 
 static int
-outbox_walk_fn(const MDB_val *k, const MDB_val *v, void *arg)
+outbox_walk_fn(ts_txn *t, const MDB_val *k, const MDB_val *v, void *arg)
 {
 	struct outbox_walk *w = arg;
+	const uint8_t *p = v->mv_data;
+	ts_bytes env;
+	uint64_t seq;
+	size_t ol;
+	int rc;
 
-	if (k->mv_size != 8)
+	if (k->mv_size != 8 || v->mv_size == 0)
 		return corrupt("outbox");
-	return w->cb(get_be64(k->mv_data), v->mv_data, v->mv_size, w->arg);
+	if (p[0] != OUTBOX_REF)
+		return w->cb(get_be64(k->mv_data), p, v->mv_size, w->arg);
+	/* A reference: 0x00 origin NUL seq. */
+	if (v->mv_size < 1 + 1 + 1 + 8 ||
+	    (ol = strnlen((const char *)p + 1, v->mv_size - 1)) == 0 ||
+	    ol > TS_CODE_MAX || 1 + ol + 1 + 8 != v->mv_size)
+		return corrupt("outbox reference");
+	seq = get_be64(p + 1 + ol + 1);
+	if ((rc = ts_env_get(t, (const char *)p + 1, seq, &env)) == TS_ENOTFOUND)
+		return corrupt("outbox reference to a missing envelope");
+	if (rc != 0)
+		return rc;
+	return w->cb(get_be64(k->mv_data), env.p, env.len, w->arg);
 }
 
 int
@@ -1242,7 +1291,7 @@ ts_outbox_each(ts_txn *t, uint64_t from, ts_outbox_cb cb, void *arg)
 	rc = 0;
 	for (mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); mrc == 0;
 	    mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if ((rc = outbox_walk_fn(&k, &v, &w)) != 0)
+		if ((rc = outbox_walk_fn(t, &k, &v, &w)) != 0)
 			break;
 	}
 	if (rc == 0 && mrc != MDB_NOTFOUND)

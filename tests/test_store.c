@@ -960,6 +960,133 @@ test_own_del(void)
 	rm_rf(dir);
 }
 
+
+/* ---- outbox references (ts_outbox_append_ref) ---- */
+
+static const uint8_t ref_env[] = { 0x92, 0xc4, 0x01, 'b', 0xc4, 0x01, 's' };
+
+static int
+ref_fill_fn(ts_txn *t, void *arg)
+{
+	uint64_t *ids = arg;
+	uint8_t zero[4] = { 0 };
+	int rc;
+
+	if ((rc = ts_env_put(t, "A", 1, ref_env, sizeof(ref_env))) != 0 ||
+	    (rc = ts_outbox_append_ref(t, "A", 1, &ids[0])) != 0)
+		return rc;
+	CHECK_EQ_INT(ts_outbox_append_ref(t, "A", 2, &ids[1]), TS_ENOTFOUND,
+	    "reference to an envelope env does not hold -> ENOTFOUND");
+	CHECK_EQ_INT(ts_outbox_append_ref(t, "", 1, &ids[1]), TS_EINVAL,
+	    "reference with an empty origin -> EINVAL");
+	CHECK_EQ_INT(ts_outbox_append_ref(t, "A", 0, &ids[1]), TS_EINVAL,
+	    "reference to seq 0 -> EINVAL");
+	CHECK_EQ_INT(ts_outbox_append(t, zero, sizeof(zero), &ids[1]), TS_EINVAL,
+	    "raw entry starting with the reference marker -> EINVAL");
+	return ts_outbox_append(t, ref_env, sizeof(ref_env), &ids[1]);
+}
+
+struct ref_seen { uint64_t id[4]; size_t len[4]; int same[4]; int n; };
+
+static int
+ref_cb(uint64_t id, const uint8_t *env, size_t len, void *arg)
+{
+	struct ref_seen *r = arg;
+
+	if (r->n < 4) {
+		r->id[r->n] = id;
+		r->len[r->n] = len;
+		r->same[r->n] = len == sizeof(ref_env) &&
+		    memcmp(env, ref_env, len) == 0;
+		r->n++;
+	}
+	return 0;
+}
+
+/* Put one raw outbox record behind the store's back (bare LMDB). */
+static int
+raw_outbox_put(const char *dir, uint64_t id, const void *val, size_t len)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, v;
+	uint8_t key[8];
+	int i, rc;
+
+	for (i = 0; i < 8; i++)
+		key[i] = (uint8_t)(id >> (56 - 8 * i));
+	if ((rc = mdb_env_create(&env)) != 0)
+		return rc;
+	if ((rc = mdb_env_set_maxdbs(env, 16)) != 0 ||
+	    (rc = mdb_env_set_mapsize(env, (size_t)64 << 20)) != 0 ||
+	    (rc = mdb_env_open(env, dir, 0, 0600)) != 0) {
+		mdb_env_close(env);
+		return rc;
+	}
+	if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0) {
+		k.mv_data = key;
+		k.mv_size = 8;
+		v.mv_data = (void *)(uintptr_t)val;
+		v.mv_size = len;
+		if ((rc = mdb_dbi_open(txn, "outbox", 0, &dbi)) != 0 ||
+		    (rc = mdb_put(txn, dbi, &k, &v, 0)) != 0)
+			mdb_txn_abort(txn);
+		else
+			rc = mdb_txn_commit(txn);
+	}
+	mdb_env_close(env);
+	return rc;
+}
+
+static void
+test_outbox_ref(void)
+{
+	static const uint8_t short_ref[] = { 0x00, 'A', 0x00 };
+	static const uint8_t missing_ref[] = { 0x00, 'Z', 0x00, 0, 0, 0, 0, 0, 0, 0, 5 };
+	struct ref_seen r = { 0 };
+	ts_store *s = NULL;
+	ts_txn *t = NULL;
+	uint64_t ids[2] = { 0, 0 };
+
+	CHECK_EQ_INT(ts_store_open(&s, path("sref"), 0, 0, 0), 0, "open sref");
+	if (s == NULL)
+		return;
+	CHECK_EQ_INT(ts_store_write(s, ref_fill_fn, ids), 0, "append by reference");
+	if (ts_store_read_begin(s, &t) == 0) {
+		CHECK_EQ_INT(ts_outbox_each(t, 0, ref_cb, &r), 0, "outbox_each");
+		ts_store_read_end(&t);
+	}
+	CHECK(r.n == 2 && r.id[0] == ids[0] && r.id[1] == ids[1],
+	    "both entries, in id order");
+	CHECK(r.same[0], "the reference is handed out as the envelope bytes");
+	CHECK(r.same[1], "the raw entry is handed out as is");
+	ts_store_close(&s);
+
+	/* A truncated reference, then one to an envelope env lacks: the
+	 * walk fails with TS_ESTORE instead of handing out garbage. */
+	CHECK_EQ_INT(raw_outbox_put(path("sref"), 1000, short_ref, sizeof(short_ref)),
+	    0, "plant a truncated reference");
+	CHECK_EQ_INT(ts_store_open(&s, path("sref"), TS_STORE_RDONLY, 0, 0), 0,
+	    "reopen read-only");
+	if (s != NULL && ts_store_read_begin(s, &t) == 0) {
+		CHECK_EQ_INT(ts_outbox_each(t, 0, count_cb, &r.n), TS_ESTORE,
+		    "truncated reference -> ESTORE");
+		ts_store_read_end(&t);
+	}
+	ts_store_close(&s);
+	CHECK_EQ_INT(raw_outbox_put(path("sref"), 1000, missing_ref, sizeof(missing_ref)),
+	    0, "plant a reference to a missing envelope");
+	CHECK_EQ_INT(ts_store_open(&s, path("sref"), TS_STORE_RDONLY, 0, 0), 0,
+	    "reopen read-only");
+	if (s != NULL && ts_store_read_begin(s, &t) == 0) {
+		CHECK_EQ_INT(ts_outbox_each(t, 0, count_cb, &r.n), TS_ESTORE,
+		    "reference to a missing envelope -> ESTORE");
+		ts_store_read_end(&t);
+	}
+	ts_store_close(&s);
+}
+
 int
 main(void)
 {
@@ -976,6 +1103,7 @@ main(void)
 	test_stale_reader();
 	test_resized();
 	test_own_del();
+	test_outbox_ref();
 	rm_rf(tmpdir);
 	return ts_test_done();
 }

@@ -136,9 +136,16 @@ int ts_latest_each(ts_txn *t, const char *period, ts_latest_cb cb, void *arg);
 
 /* ---- outbox ---- */
 int ts_outbox_append(ts_txn *t, const uint8_t *env, size_t len, uint64_t *id);
+/* Queue the envelope held in `env` as (origin, seq) by reference: the
+ * outbox keeps ~20 bytes instead of a second copy of the envelope (a
+ * relaying node wrote every envelope twice).  TS_ENOTFOUND if env holds
+ * no such envelope.  ts_outbox_each hands out the envelope bytes either
+ * way. */
+int ts_outbox_append_ref(ts_txn *t, const char *origin, uint64_t seq, uint64_t *id);
 int ts_outbox_del(ts_txn *t, uint64_t id);
 typedef int (*ts_outbox_cb)(uint64_t id, const uint8_t *env, size_t len, void *arg);
-/* Entries with id >= from, ascending. */
+/* Entries with id >= from, ascending; references are resolved (an entry
+ * whose envelope is missing from env is TS_ECORRUPT). */
 int ts_outbox_each(ts_txn *t, uint64_t from, ts_outbox_cb cb, void *arg);
 int ts_outbox_count(ts_txn *t, uint64_t *n);
 
