@@ -361,7 +361,7 @@ prepare_one(struct node *n, int sender, const ts_bytes *env, struct penv *e,
     ts_env_view *ev)
 {
 	struct verdict *v = &e->v;
-	ts_report r;
+	ts_report_hdr r;
 	int rc;
 
 	memset(e, 0, sizeof(*e));
@@ -375,15 +375,16 @@ prepare_one(struct node *n, int sender, const ts_bytes *env, struct penv *e,
 		refuse(v, TS_ST_MALFORMED, "envelope: %s", ts_strerror(rc));
 		goto refused;
 	}
-	if ((rc = ts_report_decode(ev->body, ev->body_len, &r)) != 0) {
+	/* The whole body is checked (canonical, every rule), but nothing
+	 * is allocated: the values are read by the rollup, not here. */
+	if ((rc = ts_report_check(ev->body, ev->body_len, &r)) != 0) {
 		refuse(v, ts_status_from_err(rc), "report body: %s", ts_strerror(rc));
 		goto refused;
 	}
-	snprintf(v->origin, sizeof(v->origin), "%s", r.origin);
-	snprintf(e->period, sizeof(e->period), "%s", r.period);
+	memcpy(v->origin, r.origin, sizeof(v->origin));
+	memcpy(e->period, r.period, sizeof(e->period));
 	v->seq = r.seq;
 	memcpy(e->prev, r.prev, TS_HASH_LEN);
-	ts_report_clear(&r);
 	if ((e->o = ts_topo_find(n->topo, v->origin)) < 0) {
 		refuse(v, TS_ST_UNKNOWN, "origin %s is not in the topology", v->origin);
 		goto refused;

@@ -571,11 +571,11 @@ welcome_scan(uint64_t id, const uint8_t *env, size_t len, void *arg)
 {
 	struct welcome_ctx *w = arg;
 	ts_env_view v;
-	ts_report r;
+	ts_report_hdr r;
 	ts_held key, *h;
 	uint8_t hash[TS_HASH_LEN];
 
-	if (ts_env_split(env, len, &v) != 0 || ts_report_decode(v.body, v.body_len, &r) != 0)
+	if (ts_env_split(env, len, &v) != 0 || ts_report_check(v.body, v.body_len, &r) != 0)
 		return 0;           /* the parent will judge it */
 	snprintf(key.origin, sizeof(key.origin), "%s", r.origin);
 	h = bsearch(&key, w->m->held, w->m->nheld, sizeof(ts_held), held_cmp);
@@ -587,7 +587,6 @@ welcome_scan(uint64_t id, const uint8_t *env, size_t len, void *arg)
 			uint64_t *nd = realloc(w->drop, cap * sizeof(*nd));
 			if (nd == NULL) {
 				w->err = 1;
-				ts_report_clear(&r);
 				return 1;
 			}
 			w->drop = nd;
@@ -595,7 +594,6 @@ welcome_scan(uint64_t id, const uint8_t *env, size_t len, void *arg)
 		}
 		w->drop[w->ndrop++] = id;
 	}
-	ts_report_clear(&r);
 	return 0;
 }
 

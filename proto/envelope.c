@@ -2,11 +2,12 @@
  * Report body and envelope codec.  Normative spec: docs/PROTOCOL.md.
  *
  * Encoding goes through msgpack-c's packer, which always emits the
- * smallest encoding; that is our canonical form.  Decoding uses the
- * bounded reader in mpread.c, then re-packs the decoded report into a
- * comparing writer: a body is accepted only if it is byte for byte what
- * we would have produced, so every accepted body has exactly one
- * encoding and one hash.
+ * smallest encoding; that is our canonical form.  Decoding (and
+ * checking, ts_report_check) uses the bounded reader in mpread.c, which
+ * refuses any header longer than the smallest one while it reads: a body
+ * is accepted only if it is byte for byte what we would have produced,
+ * so every accepted body has exactly one encoding and one hash (why no
+ * re-encoding is needed: above body_read_hdr).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -143,20 +144,180 @@ ts_values_pack(msgpack_packer *pk, const ts_value *v, size_t n)
 	return 0;
 }
 
-static int
-value_read(ts_mpr *c, ts_value *v)
+/*
+ * The hot path of decoding and checking a body: its values and
+ * provenance lists.  Nearly every element there has a short header
+ * (fixarray, fixstr, positive fixint, smallest uint8/uint16): these
+ * helpers take such a header in place and hand everything else to the
+ * full reader, so they return exactly what ts_mpr_array_n / ts_mpr_str /
+ * ts_mpr_uint return for every input.  (mpread.c is another translation
+ * unit: a call per element was half the cost of a check.)
+ */
+static inline int
+fast_array_n(ts_mpr *c, size_t want)
 {
-	int	rc;
+	if (c->left > 0 && (c->p[0] & 0xf0) == 0x90) {
+		if ((size_t)(c->p[0] & 0x0f) != want)
+			return TS_EMALFORMED;
+		c->p++;
+		c->left--;
+		return 0;
+	}
+	return ts_mpr_array_n(c, want);
+}
 
-	if ((rc = ts_mpr_array_n(c, 4)) != 0 ||
-	    (rc = ts_mpr_str_copy(c, v->ind, TS_IND_MAX)) != 0 ||
-	    (rc = ts_mpr_str_copy(c, v->dis, TS_DIS_MAX)) != 0 ||
-	    (rc = ts_mpr_uint(c, &v->num)) != 0 ||
-	    (rc = ts_mpr_uint(c, &v->den)) != 0)
-		return rc;
-	if (ts_valid_indicator(v->ind, strlen(v->ind)) != 0 ||
-	    ts_valid_dis(v->dis, strlen(v->dis)) != 0)
+/* Also uint8 and uint16, the usual counts, when in smallest form. */
+static inline int
+fast_uint(ts_mpr *c, uint64_t *v)
+{
+	const uint8_t	*p = c->p;
+
+	if (c->left > 0 && p[0] <= 0x7f) {
+		*v = p[0];
+		c->p++;
+		c->left--;
+		return 0;
+	}
+	if (c->left > 1 && p[0] == 0xcc && p[1] >= 0x80) {
+		*v = p[1];
+		c->p += 2;
+		c->left -= 2;
+		return 0;
+	}
+	if (c->left > 2 && p[0] == 0xcd && p[1] != 0) {
+		*v = (uint64_t)p[1] << 8 | p[2];
+		c->p += 3;
+		c->left -= 3;
+		return 0;
+	}
+	return ts_mpr_uint(c, v);
+}
+
+/*
+ * A string of at most max bytes that must pass valid(); *bad is set if
+ * it does not.  Errors and their order are those of ts_mpr_str_max
+ * (truncation, type, TS_ELIMIT, then a NUL: TS_EMALFORMED at once),
+ * while any other broken rule is only noted in *bad, because the
+ * decoder reports it after reading the rest of the entry.  The rule
+ * check comes first: every valid() here refuses NUL, so a string that
+ * passes needs no separate search for one.
+ */
+static inline int
+fast_str(ts_mpr *c, size_t max, int (*valid)(const char *, size_t),
+    const char **s, size_t *len, int *bad)
+{
+	size_t	n;
+
+	if (c->left > 0 && (c->p[0] & 0xe0) == 0xa0 &&
+	    (n = c->p[0] & 0x1f) < c->left) {
+		if (n > max)
+			return TS_ELIMIT;
+		*s = (const char *)c->p + 1;
+		*len = n;
+		c->p += 1 + n;
+		c->left -= 1 + n;
+	} else {
+		int	rc;
+
+		if ((rc = ts_mpr_str(c, s, len)) != 0)
+			return rc;
+		if (*len > max)
+			return TS_ELIMIT;
+	}
+	if (valid(*s, *len) == 0)
+		return 0;
+	if (*len > 0 && memchr(*s, '\0', *len) != NULL)
 		return TS_EMALFORMED;
+	*bad = 1;
+	return 0;
+}
+
+/*
+ * Bytewise order of two NUL-free byte strings, a prefix first: what
+ * strcmp gives on the decoder's NUL-terminated copies.  Our strings are
+ * at most 64 bytes: a loop beats a call to memcmp.
+ */
+static inline int
+span_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t	i, n = alen < blen ? alen : blen;
+
+	for (i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return (unsigned char)a[i] < (unsigned char)b[i] ?
+			    -1 : 1;
+	return (alen > blen) - (alen < blen);
+}
+
+/* One entry of a values list, where it lies in the input. */
+struct value_span {
+	const char	*ind, *dis;
+	size_t		 il, dl;
+	uint64_t	 num, den;
+};
+
+/*
+ * Read and validate one [ind, dis, num, den].  Order of the checks, on
+ * which the error code of a body with several faults depends: shape,
+ * ind (truncation, type, length, NUL), dis (the same), num, den, then
+ * the identifier rules of ind and dis.
+ */
+static int
+value_span_read(ts_mpr *c, struct value_span *s)
+{
+	int	rc, bad = 0;
+
+	if ((rc = fast_array_n(c, 4)) != 0 ||
+	    (rc = fast_str(c, TS_IND_MAX, ts_valid_indicator, &s->ind,
+	    &s->il, &bad)) != 0 ||
+	    (rc = fast_str(c, TS_DIS_MAX, ts_valid_dis, &s->dis, &s->dl,
+	    &bad)) != 0 ||
+	    (rc = fast_uint(c, &s->num)) != 0 ||
+	    (rc = fast_uint(c, &s->den)) != 0)
+		return rc;
+	return bad ? TS_EMALFORMED : 0;
+}
+
+/* ts_value_cmp's (ind, dis) bytewise order, on spans. */
+static int
+value_span_cmp(const struct value_span *a, const struct value_span *b)
+{
+	int	d;
+
+	if ((d = span_cmp(a->ind, a->il, b->ind, b->il)) != 0)
+		return d;
+	return span_cmp(a->dis, a->dl, b->dis, b->dl);
+}
+
+/*
+ * A values list.  v == NULL: validate only (ts_report_check); else
+ * copy each value to v[i], which has room for the count that
+ * ts_mpr_array_max returned before.
+ */
+static int
+values_walk(ts_mpr *c, size_t n, int sorted, ts_value *v)
+{
+	struct value_span	cur, prev;
+	size_t			i;
+	int			rc;
+
+	memset(&prev, 0, sizeof(prev));	/* read only when i > 0 */
+	for (i = 0; i < n; i++) {
+		if ((rc = value_span_read(c, &cur)) != 0)
+			return rc;
+		if (sorted && i > 0 && value_span_cmp(&prev, &cur) >= 0)
+			return TS_ENONCANON;
+		if (v != NULL) {
+			/* Lengths are within the fields: checked above. */
+			memcpy(v[i].ind, cur.ind, cur.il);
+			v[i].ind[cur.il] = '\0';
+			memcpy(v[i].dis, cur.dis, cur.dl);
+			v[i].dis[cur.dl] = '\0';
+			v[i].num = cur.num;
+			v[i].den = cur.den;
+		}
+		prev = cur;
+	}
 	return 0;
 }
 
@@ -164,7 +325,7 @@ int
 ts_values_read(ts_mpr *c, int sorted, ts_value **out, size_t *nout)
 {
 	ts_value	*v = NULL;
-	size_t		 i, n;
+	size_t		 n;
 	int		 rc;
 
 	*out = NULL;
@@ -173,23 +334,18 @@ ts_values_read(ts_mpr *c, int sorted, ts_value **out, size_t *nout)
 		return rc;
 	if (n == 0)
 		return 0;
-	/* n is bounded by TS_VALUES_MAX and by the input length. */
+	/* n is bounded by TS_VALUES_MAX and by the input length.  Zeroed:
+	 * callers compare and store whole ts_value structs, so the bytes
+	 * after each string's NUL must be what they always were. */
 	if ((v = calloc(n, sizeof(*v))) == NULL)
 		return TS_ENOMEM;
-	for (i = 0; i < n; i++) {
-		if ((rc = value_read(c, &v[i])) != 0)
-			goto fail;
-		if (sorted && i > 0 && ts_value_cmp(&v[i - 1], &v[i]) >= 0) {
-			rc = TS_ENONCANON;
-			goto fail;
-		}
+	if ((rc = values_walk(c, n, sorted, v)) != 0) {
+		free(v);
+		return rc;
 	}
 	*out = v;
 	*nout = n;
 	return 0;
-fail:
-	free(v);
-	return rc;
 }
 
 /* ---- report ---------------------------------------------------------- */
@@ -407,44 +563,75 @@ ts_report_encode(const ts_report *r, ts_buf *out)
 	return 0;
 }
 
-/* A writer that compares what the packer emits with the input body. */
-struct cmp_writer {
-	const uint8_t	*p;
-	size_t		 left;
-	int		 differs;
-};
-
 static int
-cmp_write(void *data, const char *buf, size_t len)
+comp_read(ts_mpr *c, uint32_t comp[COMP_FIELDS])
 {
-	struct cmp_writer	*w = data;
-
-	if (len > w->left || memcmp(w->p, buf, len) != 0) {
-		w->differs = 1;
-		return -1;
-	}
-	w->p += len;
-	w->left -= len;
-	return 0;
-}
-
-static int
-comp_read(ts_mpr *c, ts_completeness *comp)
-{
-	uint32_t	*f[COMP_FIELDS] = {
-		&comp->expected, &comp->reported, &comp->on_time,
-		&comp->leaf_expected, &comp->leaf_reported, &comp->leaf_on_time
-	};
-	uint64_t	 v;
-	size_t		 i;
-	int		 rc;
+	uint64_t	v;
+	size_t		i;
+	int		rc;
 
 	if ((rc = ts_mpr_array_n(c, COMP_FIELDS)) != 0)
 		return rc;
 	for (i = 0; i < COMP_FIELDS; i++) {
 		if ((rc = ts_mpr_uint_max(c, UINT32_MAX, &v)) != 0)
 			return rc;
-		*f[i] = (uint32_t)v;
+		comp[i] = (uint32_t)v;
+	}
+	return 0;
+}
+
+/* One provenance entry, where it lies in the input. */
+struct prov_span {
+	const char	*child;
+	size_t		 cl;
+	uint64_t	 seq;
+	const uint8_t	*hash;
+};
+
+/* Read and validate one [child, seq, hash]: shape, child (truncation,
+ * type, length, NUL), seq, hash (type, 32 bytes), then the code rule
+ * and seq >= 1. */
+static int
+prov_span_read(ts_mpr *c, struct prov_span *s)
+{
+	size_t	hl;
+	int	rc, bad = 0;
+
+	if ((rc = fast_array_n(c, 3)) != 0 ||
+	    (rc = fast_str(c, TS_CODE_MAX, ts_valid_code, &s->child, &s->cl,
+	    &bad)) != 0 ||
+	    (rc = fast_uint(c, &s->seq)) != 0 ||
+	    (rc = ts_mpr_bin(c, &s->hash, &hl)) != 0)
+		return rc;
+	if (hl != TS_HASH_LEN)			/* as ts_mpr_bin_n */
+		return TS_EMALFORMED;
+	if (bad || s->seq < 1)
+		return TS_EMALFORMED;
+	return 0;
+}
+
+/* A provenance list: like values_walk, p == NULL validates only. */
+static int
+prov_walk(ts_mpr *c, size_t n, ts_prov *p)
+{
+	struct prov_span	cur, prev;
+	size_t			i;
+	int			rc;
+
+	memset(&prev, 0, sizeof(prev));	/* read only when i > 0 */
+	for (i = 0; i < n; i++) {
+		if ((rc = prov_span_read(c, &cur)) != 0)
+			return rc;
+		if (i > 0 && span_cmp(prev.child, prev.cl, cur.child,
+		    cur.cl) >= 0)
+			return TS_ENONCANON;
+		if (p != NULL) {
+			memcpy(p[i].child, cur.child, cur.cl);
+			p[i].child[cur.cl] = '\0';
+			p[i].seq = cur.seq;
+			memcpy(p[i].hash, cur.hash, TS_HASH_LEN);
+		}
+		prev = cur;
 	}
 	return 0;
 }
@@ -452,9 +639,8 @@ comp_read(ts_mpr *c, ts_completeness *comp)
 static int
 prov_read(ts_mpr *c, ts_report *r)
 {
-	ts_prov	*p;
-	size_t	 i, n;
-	int	 rc;
+	size_t	n;
+	int	rc;
 
 	if ((rc = ts_mpr_array_max(c, &n, TS_PROV_MAX, PROV_MIN)) != 0)
 		return rc;
@@ -463,20 +649,7 @@ prov_read(ts_mpr *c, ts_report *r)
 	if ((r->prov = calloc(n, sizeof(*r->prov))) == NULL)
 		return TS_ENOMEM;
 	r->nprov = n;
-	for (i = 0; i < n; i++) {
-		p = &r->prov[i];
-		if ((rc = ts_mpr_array_n(c, 3)) != 0 ||
-		    (rc = ts_mpr_str_copy(c, p->child, TS_CODE_MAX)) != 0 ||
-		    (rc = ts_mpr_uint(c, &p->seq)) != 0 ||
-		    (rc = ts_mpr_bin_n(c, p->hash, TS_HASH_LEN)) != 0)
-			return rc;
-		if (ts_valid_code(p->child, strlen(p->child)) != 0 ||
-		    p->seq < 1)
-			return TS_EMALFORMED;
-		if (i > 0 && prov_cmp(&r->prov[i - 1], p) >= 0)
-			return TS_ENONCANON;
-	}
-	return 0;
+	return prov_walk(c, n, r->prov);
 }
 
 /* Header: array, format version and domain tag, checked in that order
@@ -506,61 +679,92 @@ header_read(ts_mpr *c)
 	return n == BODY_FIELDS ? 0 : TS_EMALFORMED;
 }
 
+/* Fields 2..8, read into the header: every read first, then the
+ * identifier and chain rules, as the decoder has always done it. */
 static int
-fields_read(ts_mpr *c, ts_report *r)
+fields_read(ts_mpr *c, ts_report_hdr *h)
 {
-	size_t	len;
 	int	rc;
 
-	if ((rc = ts_mpr_str_copy(c, r->origin, TS_CODE_MAX)) != 0 ||
-	    (rc = ts_mpr_str_copy(c, r->period, TS_PERIOD_MAX)) != 0 ||
-	    (rc = ts_mpr_uint(c, &r->seq)) != 0 ||
-	    (rc = ts_mpr_bin_n(c, r->prev, TS_HASH_LEN)) != 0 ||
-	    (rc = ts_mpr_str_copy(c, r->topo, TS_TOPO_MAX)) != 0 ||
-	    (rc = ts_mpr_str_copy(c, r->catalogue, TS_CAT_MAX)) != 0 ||
-	    (rc = ts_mpr_uint(c, &r->created_ms)) != 0)
+	if ((rc = ts_mpr_str_copy(c, h->origin, TS_CODE_MAX)) != 0 ||
+	    (rc = ts_mpr_str_copy(c, h->period, TS_PERIOD_MAX)) != 0 ||
+	    (rc = ts_mpr_uint(c, &h->seq)) != 0 ||
+	    (rc = ts_mpr_bin_n(c, h->prev, TS_HASH_LEN)) != 0 ||
+	    (rc = ts_mpr_str_copy(c, h->topo, TS_TOPO_MAX)) != 0 ||
+	    (rc = ts_mpr_str_copy(c, h->catalogue, TS_CAT_MAX)) != 0 ||
+	    (rc = ts_mpr_uint(c, &h->created_ms)) != 0)
 		return rc;
-	len = strlen(r->origin);
-	if (ts_valid_code(r->origin, len) != 0)
+	if (ts_valid_code(h->origin, strlen(h->origin)) != 0)
 		return TS_EMALFORMED;
-	len = strlen(r->period);
-	if (ts_valid_period(r->period, len) != 0)
+	if (ts_valid_period(h->period, strlen(h->period)) != 0)
 		return TS_EMALFORMED;
-	if (r->seq < 1 ||
-	    (r->seq == 1) != (memcmp(r->prev, zero_hash, TS_HASH_LEN) == 0))
+	if (h->seq < 1 ||
+	    (h->seq == 1) != (memcmp(h->prev, zero_hash, TS_HASH_LEN) == 0))
 		return TS_EMALFORMED;
+	return 0;
+}
+
+/*
+ * Everything before the two lists, shared by ts_report_decode and
+ * ts_report_check so both order their checks the same way: size,
+ * header (array, fmt, tag, count), fields, completeness.
+ *
+ * Canonical form without re-encoding.  Every element of a body is read
+ * by an mpread call that refuses a header longer than the smallest one
+ * for its value, and the smallest header is exactly what msgpack-c's
+ * packer writes (fixint/cc/cd/ce/cf, fixstr/d9/da/db, c4/c5/c6,
+ * fixarray/dc/dd).  Strings with a NUL are refused, so strlen of a copy
+ * is the wire length; completeness is refused above UINT32_MAX, so its
+ * uint32_t storage is lossless; element counts are fixed (12, 6, 4, 3)
+ * or exactly those read; value and provenance order is checked while
+ * reading; ts_mpr_end refuses trailing bytes.  So an accepted body is
+ * what report_pack writes for the decoded report, and the re-encode-
+ * and-memcmp pass the decoder used to end with could never fail: it is
+ * gone.  test_proto and the envelope fuzz target still assert
+ * encode(decode(body)) == body.
+ */
+static int
+body_read_hdr(ts_mpr *c, const uint8_t *body, size_t len, ts_report_hdr *h)
+{
+	int	rc;
+
+	if (len > TS_ENV_MAX)
+		return TS_ELIMIT;
+	ts_mpr_init(c, body, len);
+	if ((rc = header_read(c)) != 0 ||
+	    (rc = fields_read(c, h)) != 0 ||
+	    (rc = comp_read(c, h->completeness)) != 0)
+		return rc;
 	return 0;
 }
 
 static int
 report_decode(const uint8_t *body, size_t len, ts_report *r)
 {
-	struct cmp_writer	 w;
-	msgpack_packer		 pk;
-	ts_mpr			 c;
-	int			 rc;
+	ts_report_hdr	h;
+	ts_mpr		c;
+	int		rc;
 
-	if (len > TS_ENV_MAX)
-		return TS_ELIMIT;
-	ts_mpr_init(&c, body, len);
-	if ((rc = header_read(&c)) != 0 ||
-	    (rc = fields_read(&c, r)) != 0 ||
-	    (rc = comp_read(&c, &r->comp)) != 0 ||
-	    (rc = ts_values_read(&c, 1, &r->values, &r->nvalues)) != 0 ||
-	    (rc = prov_read(&c, r)) != 0 ||
-	    (rc = ts_mpr_end(&c)) != 0)
+	memset(&h, 0, sizeof(h));
+	if ((rc = body_read_hdr(&c, body, len, &h)) != 0)
 		return rc;
-
-	/* The reader already refused long encodings and bad order; this
-	 * re-encoding is the final word on canonical form. */
-	w.p = body;
-	w.left = len;
-	w.differs = 0;
-	msgpack_packer_init(&pk, &w, cmp_write);
-	rc = report_pack(r, &pk);
-	if (w.differs || (rc == 0 && w.left != 0))
-		return TS_ENONCANON;
-	return rc;
+	memcpy(r->origin, h.origin, sizeof(r->origin));
+	memcpy(r->period, h.period, sizeof(r->period));
+	r->seq = h.seq;
+	memcpy(r->prev, h.prev, sizeof(r->prev));
+	memcpy(r->topo, h.topo, sizeof(r->topo));
+	memcpy(r->catalogue, h.catalogue, sizeof(r->catalogue));
+	r->created_ms = h.created_ms;
+	r->comp.expected = h.completeness[0];
+	r->comp.reported = h.completeness[1];
+	r->comp.on_time = h.completeness[2];
+	r->comp.leaf_expected = h.completeness[3];
+	r->comp.leaf_reported = h.completeness[4];
+	r->comp.leaf_on_time = h.completeness[5];
+	if ((rc = ts_values_read(&c, 1, &r->values, &r->nvalues)) != 0 ||
+	    (rc = prov_read(&c, r)) != 0)
+		return rc;
+	return ts_mpr_end(&c);
 }
 
 int
@@ -573,6 +777,41 @@ ts_report_decode(const uint8_t *body, size_t len, ts_report *r)
 		return TS_EINVAL;
 	if ((rc = report_decode(body, len, r)) != 0)
 		ts_report_clear(r);
+	return rc;
+}
+
+static int
+body_check(const uint8_t *body, size_t len, ts_report_hdr *h)
+{
+	ts_mpr	c;
+	int	rc;
+
+	/* The decoder's reads and checks in the decoder's order, with no
+	 * array to fill: same code for every input, no allocation. */
+	if ((rc = body_read_hdr(&c, body, len, h)) != 0 ||
+	    (rc = ts_mpr_array_max(&c, &h->nvalues, TS_VALUES_MAX,
+	    VALUE_MIN)) != 0 ||
+	    (rc = values_walk(&c, h->nvalues, 1, NULL)) != 0 ||
+	    (rc = ts_mpr_array_max(&c, &h->nprov, TS_PROV_MAX,
+	    PROV_MIN)) != 0 ||
+	    (rc = prov_walk(&c, h->nprov, NULL)) != 0)
+		return rc;
+	return ts_mpr_end(&c);
+}
+
+int
+ts_report_check(const uint8_t *body, size_t len, ts_report_hdr *h)
+{
+	ts_report_hdr	local;
+	int		rc;
+
+	if (h == NULL)
+		h = &local;
+	memset(h, 0, sizeof(*h));
+	if (body == NULL && len > 0)
+		return TS_EINVAL;
+	if ((rc = body_check(body, len, h)) != 0)
+		memset(h, 0, sizeof(*h));
 	return rc;
 }
 

@@ -257,20 +257,30 @@ ts_mpr_bin_n(ts_mpr *c, uint8_t *dst, size_t n)
 }
 
 int
+ts_mpr_str_max(ts_mpr *c, size_t max, const char **s, size_t *len)
+{
+	int	rc;
+
+	if ((rc = ts_mpr_str(c, s, len)) != 0)
+		return rc;
+	if (*len > max)
+		return TS_ELIMIT;
+	/* An embedded NUL would silently truncate the C string and make
+	 * two different wire strings compare equal. */
+	if (*len > 0 && memchr(*s, '\0', *len) != NULL)
+		return TS_EMALFORMED;
+	return 0;
+}
+
+int
 ts_mpr_str_copy(ts_mpr *c, char *dst, size_t max)
 {
 	const char	*s;
 	size_t		 len;
 	int		 rc;
 
-	if ((rc = ts_mpr_str(c, &s, &len)) != 0)
+	if ((rc = ts_mpr_str_max(c, max, &s, &len)) != 0)
 		return rc;
-	if (len > max)
-		return TS_ELIMIT;
-	/* An embedded NUL would silently truncate the C string and make
-	 * two different wire strings compare equal. */
-	if (len > 0 && memchr(s, '\0', len) != NULL)
-		return TS_EMALFORMED;
 	if (len > 0)
 		memcpy(dst, s, len);
 	dst[len] = '\0';

@@ -54,8 +54,10 @@ int	ts_mpr_bin(ts_mpr *c, const uint8_t **p, size_t *len);
 int	ts_mpr_bin_n(ts_mpr *c, uint8_t *dst, size_t n);
 /*
  * str of at most max bytes (else TS_ELIMIT) without NUL (else
- * TS_EMALFORMED), copied to dst (max + 1 bytes) and NUL-terminated.
+ * TS_EMALFORMED), checked in that order; *s points into the input.
  */
+int	ts_mpr_str_max(ts_mpr *c, size_t max, const char **s, size_t *len);
+/* ts_mpr_str_max, then copied to dst (max + 1 bytes), NUL-terminated. */
 int	ts_mpr_str_copy(ts_mpr *c, char *dst, size_t max);
 /* 0 if every byte was consumed, else TS_EMALFORMED (trailing bytes). */
 int	ts_mpr_end(const ts_mpr *c);

@@ -100,9 +100,44 @@ int ts_report_encode(const ts_report *r, ts_buf *out);
 
 /* Decode a body.  On success *r owns new arrays (call ts_report_clear).
  * Errors: TS_EMALFORMED, TS_ELIMIT, TS_EVERSION (format or domain tag),
- * TS_ENONCANON (re-encoding differs from the input bytes), TS_ENOMEM.
- * On error *r is cleared. */
+ * TS_ENONCANON (a longer-than-smallest encoding, or values/prov out of
+ * canonical order or duplicated), TS_EINVAL (body NULL, len > 0),
+ * TS_ENOMEM.  On error *r is cleared.  A body it accepts is byte for
+ * byte what ts_report_encode writes for *r. */
 int ts_report_decode(const uint8_t *body, size_t len, ts_report *r);
+
+/*
+ * What ts_report_check keeps of a body: every scalar field of ts_report
+ * and the sizes of the two lists, which it validates but does not keep.
+ * Plain data, nothing to free.
+ */
+typedef struct ts_report_hdr {
+	char     origin[TS_CODE_MAX + 1];
+	char     period[TS_PERIOD_MAX + 1];
+	uint64_t seq;                      /* >= 1                           */
+	uint8_t  prev[TS_HASH_LEN];        /* all zero when seq == 1         */
+	char     topo[TS_TOPO_MAX + 1];
+	char     catalogue[TS_CAT_MAX + 1];
+	uint64_t created_ms;
+	uint32_t completeness[6];          /* ts_completeness's order:      */
+	                                   /* expected, reported, on_time,   */
+	                                   /* leaf_expected, leaf_reported,  */
+	                                   /* leaf_on_time                   */
+	size_t   nvalues;                  /* <= TS_VALUES_MAX               */
+	size_t   nprov;                    /* <= TS_PROV_MAX                 */
+} ts_report_hdr;
+
+/*
+ * Validate a body exactly as ts_report_decode does -- every rule of
+ * docs/PROTOCOL.md sections 1, 2 and 5, in the same order, so the same
+ * error code for every input -- in one forward pass that allocates
+ * nothing, and fill *h (h may be NULL when only the verdict matters).
+ * For the hot path that needs the header and the certainty that the
+ * whole body is valid and canonical, not the values.  The one code it
+ * cannot share is TS_ENOMEM: only the decoder allocates.  On error *h
+ * is zeroed.
+ */
+int ts_report_check(const uint8_t *body, size_t len, ts_report_hdr *h);
 
 /* ---------------------------------------------------------------- */
 /* Envelope = msgpack [ bin body, bin(64) signature ]                 */

@@ -11,7 +11,10 @@
  *  - decode succeeds => ts_report_encode accepts the report (what the
  *    decoder lets in, the encoder can write) and its bytes equal the
  *    body exactly; the report obeys its documented invariants;
- *  - decode fails => the report is zeroed and owns nothing.
+ *  - decode fails => the report is zeroed and owns nothing;
+ *  - ts_report_check returns decode's code (TS_ENOMEM aside: only the
+ *    decoder allocates) and, on success, the same header fields and
+ *    list sizes; on failure its header is zeroed.
  */
 #include <string.h>
 
@@ -52,6 +55,38 @@ check_report(const ts_report *r)
 	}
 }
 
+/* The allocation-free checker against the decoder. */
+static void
+check_agrees(const uint8_t *body, size_t len, int rc, const ts_report *r)
+{
+	static const ts_report_hdr zero_hdr;
+	ts_report_hdr h;
+	int crc;
+
+	memset(&h, 0xa5, sizeof(h));
+	crc = ts_report_check(body, len, &h);
+	if (rc == TS_ENOMEM)
+		return;
+	FUZZ_CHECK(crc == rc);
+	if (crc != 0) {
+		FUZZ_CHECK(memcmp(&h, &zero_hdr, sizeof(h)) == 0);
+		return;
+	}
+	FUZZ_CHECK(strcmp(h.origin, r->origin) == 0);
+	FUZZ_CHECK(strcmp(h.period, r->period) == 0);
+	FUZZ_CHECK(h.seq == r->seq && h.created_ms == r->created_ms);
+	FUZZ_CHECK(memcmp(h.prev, r->prev, TS_HASH_LEN) == 0);
+	FUZZ_CHECK(strcmp(h.topo, r->topo) == 0);
+	FUZZ_CHECK(strcmp(h.catalogue, r->catalogue) == 0);
+	FUZZ_CHECK(h.completeness[0] == r->comp.expected &&
+	    h.completeness[1] == r->comp.reported &&
+	    h.completeness[2] == r->comp.on_time &&
+	    h.completeness[3] == r->comp.leaf_expected &&
+	    h.completeness[4] == r->comp.leaf_reported &&
+	    h.completeness[5] == r->comp.leaf_on_time);
+	FUZZ_CHECK(h.nvalues == r->nvalues && h.nprov == r->nprov);
+}
+
 static void
 body_round_trip(const uint8_t *body, size_t len)
 {
@@ -61,6 +96,7 @@ body_round_trip(const uint8_t *body, size_t len)
 	int rc;
 
 	rc = ts_report_decode(body, len, &r);
+	check_agrees(body, len, rc, &r);
 	if (rc != 0) {
 		FUZZ_CHECK(rc < 0);
 		FUZZ_CHECK(memcmp(&r, &zero_report, sizeof(r)) == 0);
