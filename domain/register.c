@@ -10,8 +10,16 @@
  *   meta      "version" -> u64 (bumped by every committed change)
  *   periods   period -> ""  (periods computed before: recomputed on change)
  *
- * Import speed: the CSV is parsed in place, each row into one stack
- * record, written with one mdb_put; one write txn per file.
+ * Import speed (tools/bench register, goal >= 500,000 records/s): the
+ * CSV is parsed in place, one pass per line finds the fields and any
+ * byte that needs the slow checks (NUL, quote, non-ASCII); error text
+ * is formatted only for a bad field.  The good rows are kept in memory
+ * and written in id order (sorted first unless they already are), each
+ * with one B-tree operation: import appends (MDB_APPEND) when the id
+ * sorts after every id held, else a MDB_NOOVERWRITE put, whose
+ * MDB_KEYEXIST tells a duplicate; correct finds the id with a cursor
+ * and replaces it in place (MDB_CURRENT).  The errors still come out in
+ * line order (errors_finish).  One write txn per file.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -133,43 +141,123 @@ ts_register_close(ts_register **r)
 /* CSV                                                                  */
 /* ------------------------------------------------------------------ */
 
+/* Errors are kept so that the caller sees them in line order, exactly as
+ * a single pass would report them: the rows are checked in file order
+ * (lerr: only the first TS_REG_MAX_ERRORS texts are kept, later ones
+ * cannot be among the first shown), then the good rows are written in
+ * id order (sorted: near-sequential B-tree inserts); a refusal there
+ * (duplicate, unknown id) is kept compactly (struct late) and merged in
+ * by line at the end (errors_finish). */
+struct shown { unsigned line; size_t off, len; };
+
+enum { REF_DUP = -2, REF_ALREADY = -3, REF_UNKNOWN = -4 };
+
+struct late {
+	unsigned    line, first;     /* first: line of the id's first row   */
+	int         why;             /* REF_*                               */
+	const char *id;
+};
+
 struct load {
 	ts_reg_result *res;
 	const char    *file;
 	unsigned       line;
 	int            row_bad;
+	ts_buf         txt;          /* texts of shown[]                    */
+	struct shown   shown[TS_REG_MAX_ERRORS];
+	unsigned       nshown;
+	struct late   *late;
+	size_t         nlate, caplate;
 };
 
 static void lerr(struct load *, int, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* "FILE:LINE:COL: what\n" (no COL when col is 0) appended to b. */
+static void
+err_text(ts_buf *b, const char *file, unsigned lineno, int col, const char *what)
+{
+	char line[700];
+	int n;
+
+	if (col > 0)
+		n = snprintf(line, sizeof(line), "%s:%u:%d: %s\n", file, lineno, col, what);
+	else
+		n = snprintf(line, sizeof(line), "%s:%u: %s\n", file, lineno, what);
+	if (n > 0)
+		(void)ts_buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n :
+		    sizeof(line) - 1);
+}
+
 static void
 lerr(struct load *l, int col, const char *fmt, ...)
 {
-	char buf[512], line[700];
+	char buf[512];
 	va_list ap;
-	int n;
+	size_t off = l->txt.len;
 
 	l->row_bad = 1;
 	l->res->nerr++;
-	if (l->res->nerr > TS_REG_MAX_ERRORS + 1)
+	if (l->nshown >= TS_REG_MAX_ERRORS)
 		return;
-	if (l->res->nerr == TS_REG_MAX_ERRORS + 1) {
-		n = snprintf(line, sizeof(line), "%s: too many errors, not showing more\n",
-		    l->file);
-	} else {
-		va_start(ap, fmt);
-		vsnprintf(buf, sizeof(buf), fmt, ap);
-		va_end(ap);
-		if (col > 0)
-			n = snprintf(line, sizeof(line), "%s:%u:%d: %s\n", l->file, l->line,
-			    col, buf);
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	err_text(&l->txt, l->file, l->line, col, buf);
+	l->shown[l->nshown].line = l->line;
+	l->shown[l->nshown].off = off;
+	l->shown[l->nshown].len = l->txt.len - off;
+	l->nshown++;
+}
+
+static int
+late_cmp(const void *a, const void *b)
+{
+	const struct late *x = a, *y = b;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* res->errors = the first TS_REG_MAX_ERRORS errors by line (a line's
+ * own errors in the order found), then the "too many" line. */
+static void
+errors_finish(struct load *l, const char *unknown)
+{
+	ts_buf *out = &l->res->errors;
+	size_t i = 0, j = 0, k;
+	char buf[512];
+
+	if (l->nlate > 1)
+		qsort(l->late, l->nlate, sizeof(*l->late), late_cmp);
+	for (k = 0; k < TS_REG_MAX_ERRORS && (i < l->nshown || j < l->nlate); k++) {
+		if (j == l->nlate || (i < l->nshown && l->shown[i].line <= l->late[j].line)) {
+			(void)ts_buf_append(out, l->txt.buf + l->shown[i].off, l->shown[i].len);
+			i++;
+			continue;
+		}
+		const struct late *e = &l->late[j++];
+		if (e->why == REF_DUP)
+			snprintf(buf, sizeof(buf), "duplicate id '%s' (first at line %u)",
+			    e->id, e->first);
+		else if (e->why == REF_ALREADY)
+			snprintf(buf, sizeof(buf), "duplicate id '%s': already in the "
+			    "register (use 'tierctl register correct' to change it)", e->id);
 		else
-			n = snprintf(line, sizeof(line), "%s:%u: %s\n", l->file, l->line, buf);
+			snprintf(buf, sizeof(buf), "unknown id '%s': not in the register%s",
+			    e->id, unknown);
+		err_text(out, l->file, e->line, 1, buf);
 	}
-	if (n > 0)
-		(void)ts_buf_append(&l->res->errors, line, (size_t)n < sizeof(line) ?
-		    (size_t)n : sizeof(line) - 1);
+	if (l->res->nerr > TS_REG_MAX_ERRORS) {
+		char line[700];
+		int n = snprintf(line, sizeof(line), "%s: too many errors, not showing "
+		    "more\n", l->file);
+		if (n > 0)
+			(void)ts_buf_append(out, line, (size_t)n < sizeof(line) ? (size_t)n :
+			    sizeof(line) - 1);
+	}
+	ts_buf_free(&l->txt);
+	free(l->late);
+	l->late = NULL;
+	l->nlate = l->caplate = 0;
 }
 
 /* Length of the valid UTF-8 prefix of s[0..n). */
@@ -202,11 +290,17 @@ utf8_ok_len(const char *s, size_t n)
 
 struct fld { const char *s; size_t n; };
 
+/* f equals the string w.  f holds no NUL (checked before), so a shorter
+ * w differs at its terminator and is never read past it. */
 static int
 feq(const struct fld *f, const char *w)
 {
-	size_t n = strlen(w);
-	return f->n == n && memcmp(f->s, w, n) == 0;
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		if (f->s[i] != w[i])
+			return 0;
+	return w[i] == '\0';
 }
 
 static void
@@ -252,6 +346,7 @@ f_date(struct load *l, const struct fld *f, int col, const char *what, int opt,
 {
 	unsigned y, m, dd, i;
 	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	const char *s = f->s;
 	char v[64];
 
 	if (f->n == 0) {
@@ -262,17 +357,18 @@ f_date(struct load *l, const struct fld *f, int col, const char *what, int opt,
 		lerr(l, col, "%s: missing (required field)", what);
 		return -1;
 	}
-	fshow(f, v, sizeof(v));
-	if (f->n != 10 || f->s[4] != '-' || f->s[7] != '-')
+	if (f->n != 10 || s[4] != '-' || s[7] != '-')
 		goto bad;
 	for (i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (f->s[i] < '0' || f->s[i] > '9'))
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
 			goto bad;
-	y = (unsigned)atoi(f->s);
-	m = (unsigned)((f->s[5] - '0') * 10 + (f->s[6] - '0'));
-	dd = (unsigned)((f->s[8] - '0') * 10 + (f->s[9] - '0'));
+	y = (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+	    (s[3] - '0'));
+	m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
+	dd = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
 	if (y < 1900 || y > 2999 || m < 1 || m > 12 || dd < 1 || dd > mdays[m - 1] ||
 	    (m == 2 && dd == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) {
+		fshow(f, v, sizeof(v));
 		lerr(l, col, "%s '%s': not a real date (want YYYY-MM-DD, year 1900-2999)",
 		    what, v);
 		return -1;
@@ -280,6 +376,7 @@ f_date(struct load *l, const struct fld *f, int col, const char *what, int opt,
 	*d = ts_days_from_civil((int)y, m, dd);
 	return 0;
 bad:
+	fshow(f, v, sizeof(v));
 	lerr(l, col, "%s '%s': wrong date format (want YYYY-MM-DD)", what, v);
 	return -1;
 }
@@ -312,24 +409,33 @@ f_code(struct load *l, const struct fld *f, int col, const char *what,
 static const char *const bool_names[] = { "0", "1", NULL };
 static const char *const sex_names[] = { "m", "f", NULL };
 
-/* Split a line at commas into at most max fields; returns the count. */
+/* Split a line at commas into at most max fields; returns the count.
+ * *odd is set when the line holds a byte the slow checks must look at
+ * (NUL, '"', or a non-ASCII byte), so a plain ASCII line is read once. */
 static int
-split(const char *s, size_t n, struct fld *f, int max)
+split(const char *s, size_t n, struct fld *f, int max, int *odd)
 {
-	int k = 0;
+	int k = 0, o = 0;
 	size_t start = 0, i;
 
-	for (i = 0; i <= n; i++) {
-		if (i == n || s[i] == ',') {
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == ',') {
 			if (k < max) {
 				f[k].s = s + start;
 				f[k].n = i - start;
 			}
 			k++;
 			start = i + 1;
-		}
+		} else if (c >= 0x80 || c == '"' || c == '\0')
+			o = 1;
 	}
-	return k;
+	if (k < max) {
+		f[k].s = s + start;
+		f[k].n = n - start;
+	}
+	*odd = o;
+	return k + 1;
 }
 
 static int
@@ -421,6 +527,215 @@ meta_put_version(MDB_txn *txn, MDB_dbi meta, uint64_t v)
 	return mdb_put(txn, meta, &k, &d, 0);
 }
 
+/* Both stored records start with this header, then the ts_child or
+ * ts_case, whose first member is the id. */
+struct stored_hdr { uint64_t ver; uint32_t line, pad_; };
+#define REC_ID_OFF offsetof(struct stored_child, c)
+_Static_assert(offsetof(struct stored_child, c) == offsetof(struct stored_case, c) &&
+    offsetof(struct stored_child, c) == sizeof(struct stored_hdr) &&
+    offsetof(ts_child, id) == 0 && offsetof(ts_case, id) == 0,
+    "stored records: header, then the record starting with its id");
+
+static const char *
+rec_id(const void *rec)
+{
+	return (const char *)rec + REC_ID_OFF;
+}
+
+/* Sort key of a good row: 8 bytes of its id from offset `skip` (the
+ * prefix every id of the file shares), big-endian, zero-padded past the
+ * id's end, so integer order is LMDB's default order (bytes, then
+ * length) on ids, which hold no NUL; equal keys fall back to the whole
+ * ids, then the line: equal ids keep file order.  Sorting these small
+ * keys rather than the rows keeps most compares in cache. */
+struct okey {
+	uint64_t k;
+	void    *rec;
+	uint32_t line, idlen;
+};
+
+static void
+okey_set(struct okey *o, void *rec, size_t skip)
+{
+	const char *id = rec_id(rec);
+	size_t n = strlen(id), j;
+	uint64_t w = 0;
+	struct stored_hdr h;
+
+	for (j = 0; j < 8; j++)
+		w = w << 8 | (skip + j < n ? (unsigned char)id[skip + j] : 0);
+	memcpy(&h, rec, sizeof(h));
+	o->k = w;
+	o->rec = rec;
+	o->line = h.line;
+	o->idlen = (uint32_t)n;
+}
+
+static int
+okey_cmp(const void *a, const void *b)
+{
+	const struct okey *x = a, *y = b;
+	int c;
+
+	if (x->k != y->k)
+		return x->k < y->k ? -1 : 1;
+	if ((c = strcmp(rec_id(x->rec), rec_id(y->rec))) != 0)
+		return c;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/*
+ * Write one record (rec, reclen bytes) under its id with one B-tree
+ * operation on cur.  Returns 0 when written, REF_* when refused (*first:
+ * the line of the record held, for REF_DUP), else the LMDB error.
+ *   import: MDB_APPEND when the id sorts after every id held (LMDB checks
+ *     against its last key, MDB_KEYEXIST otherwise), else MDB_NOOVERWRITE,
+ *     which hands back the record held under the id: written from this
+ *     file (same version: a duplicate in the file) or before.
+ *   correct: the cursor finds the id, the record is replaced in place.
+ * LMDB values need not be aligned: the old header is copied, never cast.
+ */
+static int
+put_rec(MDB_cursor *cur, int mode, uint64_t ver, void *rec, size_t idlen,
+    size_t reclen, unsigned *first)
+{
+	MDB_val k = { idlen, (void *)rec_id(rec) }, d = { reclen, rec };
+	struct stored_hdr old;
+	int rc;
+
+	if (mode == TS_REG_IMPORT) {
+		rc = mdb_cursor_put(cur, &k, &d, MDB_APPEND);
+		if (rc == MDB_KEYEXIST) {
+			d.mv_size = reclen;
+			d.mv_data = rec;
+			rc = mdb_cursor_put(cur, &k, &d, MDB_NOOVERWRITE);
+		}
+		if (rc != MDB_KEYEXIST)
+			return rc;
+	} else {
+		rc = mdb_cursor_get(cur, &k, &d, MDB_SET);
+		if (rc == MDB_NOTFOUND)
+			return REF_UNKNOWN;
+		if (rc != 0)
+			return rc;
+	}
+	if (d.mv_size == reclen) {
+		memcpy(&old, d.mv_data, sizeof(old));
+		if (old.ver == ver) {
+			*first = old.line;
+			return REF_DUP;
+		}
+	}
+	if (mode == TS_REG_IMPORT)
+		return REF_ALREADY;
+	d.mv_size = reclen;
+	d.mv_data = rec;
+	return mdb_cursor_put(cur, &k, &d, MDB_CURRENT);
+}
+
+/* The good rows of the file, in file order. */
+struct recs {
+	char        *buf;
+	size_t       n, cap, len;    /* len: bytes of one record           */
+	int          unsorted;       /* an id sorts before the one above    */
+};
+
+static int
+recs_add(struct recs *rs, const void *rec)
+{
+	if (rs->n > 0 && !rs->unsorted &&
+	    strcmp(rec_id(rs->buf + (rs->n - 1) * rs->len), rec_id(rec)) > 0)
+		rs->unsorted = 1;
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 1024;
+		char *nb = realloc(rs->buf, cap * rs->len);
+		if (nb == NULL)
+			return TS_ENOMEM;
+		rs->buf = nb;
+		rs->cap = cap;
+	}
+	memcpy(rs->buf + rs->n * rs->len, rec, rs->len);
+	rs->n++;
+	return 0;
+}
+
+/* Write the good rows in id order; refusals go to l->late. */
+/* Write the good rows in id order (sorted first unless they are);
+ * refusals go to l->late. */
+static int
+recs_write(struct load *l, MDB_txn *txn, MDB_dbi dbi, int mode, uint64_t ver,
+    struct recs *rs)
+{
+	MDB_cursor *cur = NULL;
+	struct okey *ord = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (rs->n == 0)
+		return 0;
+	if (rs->unsorted) {
+		const char *id0 = rec_id(rs->buf);
+		size_t skip = strlen(id0);
+		if ((ord = malloc(rs->n * sizeof(*ord))) == NULL)
+			return TS_ENOMEM;
+		for (i = 1; i < rs->n && skip > 0; i++) {
+			const char *id = rec_id(rs->buf + i * rs->len);
+			size_t j = 0;
+			while (j < skip && id[j] == id0[j])
+				j++;
+			skip = j;
+		}
+		for (i = 0; i < rs->n; i++)
+			okey_set(&ord[i], rs->buf + i * rs->len, skip);
+		qsort(ord, rs->n, sizeof(*ord), okey_cmp);
+	}
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+		goto out;
+	for (i = 0; i < rs->n; i++) {
+		unsigned first = 0;
+		void *rec = ord != NULL ? ord[i].rec : rs->buf + i * rs->len;
+		size_t idlen = ord != NULL ? ord[i].idlen : strlen(rec_id(rec));
+#if defined(__GNUC__)
+		/* sorted rows are read in random order: fetch ahead */
+		if (ord != NULL && i + 16 < rs->n) {
+			__builtin_prefetch(ord[i + 16].rec);
+			__builtin_prefetch((char *)ord[i + 16].rec + rs->len - 1);
+		}
+#endif
+		rc = put_rec(cur, mode, ver, rec, idlen, rs->len, &first);
+		if (rc == 0) {
+			l->res->stored++;
+			continue;
+		}
+		if (rc != REF_DUP && rc != REF_ALREADY && rc != REF_UNKNOWN)
+			goto out;
+		l->res->nerr++;
+		if (l->nlate == l->caplate) {
+			size_t cap = l->caplate ? l->caplate * 2 : 64;
+			struct late *nl = reallocarray(l->late, cap, sizeof(*nl));
+			if (nl == NULL) {
+				rc = TS_ENOMEM;
+				goto out;
+			}
+			l->late = nl;
+			l->caplate = cap;
+		}
+		struct stored_hdr h;
+		memcpy(&h, rec, sizeof(h));
+		l->late[l->nlate].line = h.line;
+		l->late[l->nlate].first = first;
+		l->late[l->nlate].why = rc;
+		l->late[l->nlate].id = rec_id(rec);
+		l->nlate++;
+		rc = 0;
+	}
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	free(ord);
+	return rc;
+}
+
 void
 ts_reg_result_free(ts_reg_result *res)
 {
@@ -433,11 +748,11 @@ ts_register_load_csv(ts_register *r, int kind, int mode, int skip_bad,
     const char *file, const char *buf, size_t len, ts_reg_result *res)
 {
 	struct load l;
+	struct recs rs = { NULL, 0, 0, 0, 0 };
 	MDB_txn *txn = NULL;
 	const char *p = buf, *end = buf + len;
 	uint64_t ver;
-	MDB_dbi dbi;
-	int nf, rc, header = 0;
+	int nf, rc, odd, header = 0;
 	struct fld f[CHILD_NF + 1];
 
 	memset(res, 0, sizeof(*res));
@@ -453,6 +768,7 @@ ts_register_load_csv(ts_register *r, int kind, int mode, int skip_bad,
 	if ((rc = meta_version(txn, r->meta, &ver)) != 0)
 		goto lmdb;
 	ver++;
+	/* 1. Every row checked, in file order; the good ones kept. */
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
@@ -479,6 +795,8 @@ ts_register_load_csv(ts_register *r, int kind, int mode, int skip_bad,
 				    "' (children) or '" CASE_HEADER "' (cases)");
 				goto done;
 			}
+			rs.len = res->kind == TS_REG_CHILDREN ? sizeof(struct stored_child) :
+			    sizeof(struct stored_case);
 			continue;
 		}
 		if (n == 0 && p == end)
@@ -488,27 +806,29 @@ ts_register_load_csv(ts_register *r, int kind, int mode, int skip_bad,
 			lerr(&l, 1, "empty line");
 			continue;
 		}
-		if (memchr(s, '\0', n) != NULL) {
-			lerr(&l, 1, "NUL byte in line");
-			continue;
-		}
-		nf = split(s, n, f, CHILD_NF + 1);
-		if ((ok = utf8_ok_len(s, n)) < n) {
-			int col = 1, k;
-			for (k = 0; k < nf && k <= CHILD_NF; k++)
-				if ((size_t)(f[k].s - s) <= ok)
-					col = k + 1;
-			lerr(&l, col, "invalid UTF-8 encoding (byte 0x%02x at byte %zu of "
-			    "the line)", (unsigned char)s[ok], ok + 1);
-			continue;
-		}
-		if (memchr(s, '"', n) != NULL) {
-			lerr(&l, 1, "quotes are not allowed (no field contains a comma)");
-			continue;
+		nf = split(s, n, f, CHILD_NF + 1, &odd);
+		if (odd) {
+			/* The checks a plain ASCII line cannot fail, in this order. */
+			if (memchr(s, '\0', n) != NULL) {
+				lerr(&l, 1, "NUL byte in line");
+				continue;
+			}
+			if ((ok = utf8_ok_len(s, n)) < n) {
+				int col = 1, k;
+				for (k = 0; k < nf && k <= CHILD_NF; k++)
+					if ((size_t)(f[k].s - s) <= ok)
+						col = k + 1;
+				lerr(&l, col, "invalid UTF-8 encoding (byte 0x%02x at byte %zu "
+				    "of the line)", (unsigned char)s[ok], ok + 1);
+				continue;
+			}
+			if (memchr(s, '"', n) != NULL) {
+				lerr(&l, 1, "quotes are not allowed (no field contains a comma)");
+				continue;
+			}
 		}
 		if (res->kind == TS_REG_CHILDREN) {
-			struct stored_child sc, oldv, *old;
-			MDB_val k, d;
+			struct stored_child sc;
 			if (nf != CHILD_NF) {
 				if (nf < CHILD_NF)
 					lerr(&l, nf + 1, "missing field: %d fields, want %d",
@@ -523,40 +843,11 @@ ts_register_load_csv(ts_register *r, int kind, int mode, int skip_bad,
 			sc.ver = ver;
 			sc.line = l.line;
 			sc.pad_ = 0;
-			dbi = r->children;
-			k.mv_size = strlen(sc.c.id);
-			k.mv_data = sc.c.id;
-			rc = mdb_get(txn, dbi, &k, &d);
-			if (rc != 0 && rc != MDB_NOTFOUND)
-				goto lmdb;
-			/* LMDB values need not be aligned: copy, never cast. */
-			old = NULL;
-			if (rc == 0 && d.mv_size == sizeof(sc)) {
-				memcpy(&oldv, d.mv_data, sizeof(oldv));
-				old = &oldv;
-			}
-			if (old != NULL && old->ver == ver) {
-				lerr(&l, 1, "duplicate id '%s' (first at line %u)", sc.c.id,
-				    old->line);
-				continue;
-			}
-			if (mode == TS_REG_IMPORT && rc == 0) {
-				lerr(&l, 1, "duplicate id '%s': already in the register (use "
-				    "'tierctl register correct' to change it)", sc.c.id);
-				continue;
-			}
-			if (mode == TS_REG_CORRECT && rc == MDB_NOTFOUND) {
-				lerr(&l, 1, "unknown id '%s': not in the register (use "
-				    "'tierctl register import' to add it)", sc.c.id);
-				continue;
-			}
-			d.mv_size = sizeof(sc);
-			d.mv_data = &sc;
-			if ((rc = mdb_put(txn, dbi, &k, &d, 0)) != 0)
-				goto lmdb;
+			if ((rc = recs_add(&rs, &sc)) != 0)
+				goto fail;
 		} else {
-			struct stored_case sc, oldv, *old;
-			MDB_val k, d, ck;
+			struct stored_case sc;
+			MDB_val d, ck;
 			if (nf != CASE_NF) {
 				if (nf < CASE_NF)
 					lerr(&l, nf + 1, "missing field: %d fields, want %d",
@@ -568,7 +859,7 @@ ts_register_load_csv(ts_register *r, int kind, int mode, int skip_bad,
 			}
 			if (parse_case(&l, f, &sc.c) != 0)
 				continue;
-			ck.mv_size = strlen(sc.c.child);
+			ck.mv_size = f[1].n;
 			ck.mv_data = sc.c.child;
 			rc = mdb_get(txn, r->children, &ck, &d);
 			if (rc == MDB_NOTFOUND) {
@@ -580,9 +871,8 @@ ts_register_load_csv(ts_register *r, int kind, int mode, int skip_bad,
 				goto lmdb;
 			if (d.mv_size == sizeof(struct stored_child)) {
 				struct stored_child chv;
-				const struct stored_child *ch = &chv;
 				memcpy(&chv, d.mv_data, sizeof(chv));
-				if (sc.c.occurred < ch->c.birth) {
+				if (sc.c.occurred < chv.c.birth) {
 					lerr(&l, 4, "occurred is before the child's birth_date");
 					continue;
 				}
@@ -590,37 +880,9 @@ ts_register_load_csv(ts_register *r, int kind, int mode, int skip_bad,
 			sc.ver = ver;
 			sc.line = l.line;
 			sc.pad_ = 0;
-			dbi = r->cases;
-			k.mv_size = strlen(sc.c.id);
-			k.mv_data = sc.c.id;
-			rc = mdb_get(txn, dbi, &k, &d);
-			if (rc != 0 && rc != MDB_NOTFOUND)
-				goto lmdb;
-			old = NULL;
-			if (rc == 0 && d.mv_size == sizeof(sc)) {
-				memcpy(&oldv, d.mv_data, sizeof(oldv));
-				old = &oldv;
-			}
-			if (old != NULL && old->ver == ver) {
-				lerr(&l, 1, "duplicate id '%s' (first at line %u)", sc.c.id,
-				    old->line);
-				continue;
-			}
-			if (mode == TS_REG_IMPORT && rc == 0) {
-				lerr(&l, 1, "duplicate id '%s': already in the register (use "
-				    "'tierctl register correct' to change it)", sc.c.id);
-				continue;
-			}
-			if (mode == TS_REG_CORRECT && rc == MDB_NOTFOUND) {
-				lerr(&l, 1, "unknown id '%s': not in the register", sc.c.id);
-				continue;
-			}
-			d.mv_size = sizeof(sc);
-			d.mv_data = &sc;
-			if ((rc = mdb_put(txn, dbi, &k, &d, 0)) != 0)
-				goto lmdb;
+			if ((rc = recs_add(&rs, &sc)) != 0)
+				goto fail;
 		}
-		res->stored++;
 	}
 	if (!header) {
 		l.line = 1;
@@ -628,12 +890,26 @@ ts_register_load_csv(ts_register *r, int kind, int mode, int skip_bad,
 	}
 	else if (res->rows == 0)
 		lerr(&l, 0, "no data rows");
+	/* 2. The good rows written in id order, also when a bad row will
+	 * make us abort: their duplicates and unknown ids are reported too. */
+	if (rs.n > 0) {
+		rc = recs_write(&l, txn, res->kind == TS_REG_CHILDREN ? r->children :
+		    r->cases, mode, ver, &rs);
+		if (rc == TS_ENOMEM)
+			goto fail;
+		if (rc != 0)
+			goto lmdb;
+	}
 done:
+	errors_finish(&l, res->kind == TS_REG_CASES ? "" :
+	    " (use 'tierctl register import' to add it)");
 	if ((res->nerr > 0 && !skip_bad) || res->stored == 0) {
 		mdb_txn_abort(txn);
 		res->stored = 0;
+		free(rs.buf);
 		return 0;
 	}
+	free(rs.buf);
 	if ((rc = meta_put_version(txn, r->meta, ver)) != 0)
 		goto lmdb;
 	if ((rc = mdb_txn_commit(txn)) != 0) {
@@ -642,9 +918,14 @@ done:
 	}
 	return 0;
 lmdb:
+	rc = mdb_err(rc, NULL, 0, "write");
+fail:
+	errors_finish(&l, res->kind == TS_REG_CASES ? "" :
+	    " (use 'tierctl register import' to add it)");
+	free(rs.buf);
 	mdb_txn_abort(txn);
 	res->stored = 0;
-	return mdb_err(rc, NULL, 0, "write");
+	return rc;
 }
 
 int
