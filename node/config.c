@@ -71,7 +71,7 @@ static const struct copt table[] = {
 	  F(reconnect_max_ms), "reconnect back-off cap; >= reconnect_min_ms" },
 	{ "batch_max", C_INT, "256", NULL, 1, TS_BATCH_MAX, 0, F(batch_max),
 	  "envelopes in one PUSH" },
-	{ "window", C_INT, "4", NULL, 1, 64, 0, F(window),
+	{ "window", C_INT, "8", NULL, 1, 64, 0, F(window),
 	  "PUSH batches in flight before waiting for an ACK" },
 	{ "debounce_ms", C_INT, "200", NULL, 0, 60000, 0, F(debounce_ms),
 	  "quiet time before a rollup is emitted" },

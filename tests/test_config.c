@@ -55,7 +55,7 @@ test_good(void)
 	CHECK_EQ_INT(c.mapsize_mb, 128, "mapsize_mb");
 	CHECK_EQ_INT(c.deadline_annual_mmdd, 1130, "deadline_annual_mmdd");
 	/* untouched keys keep their defaults */
-	CHECK_EQ_INT(c.window, 4, "window default 4");
+	CHECK_EQ_INT(c.window, 8, "window default 8");
 	CHECK_EQ_INT(c.reconnect_min_ms, 100, "reconnect_min_ms default");
 	CHECK_EQ_INT(c.reconnect_max_ms, 10000, "reconnect_max_ms default");
 	CHECK_EQ_INT(c.debounce_ms, 200, "debounce_ms default");
