@@ -61,6 +61,7 @@ struct ts_store {
 	unsigned	 nread;		/* read txns open in this process */
 	size_t		 mapsize_max;
 	size_t		 pagesize;
+	int		 prealloc_on;	/* refilling the slack (ts_store_prealloc) */
 };
 
 struct ts_txn {
@@ -528,6 +529,92 @@ ts_store_reader_check(ts_store *s, int *cleared)
 	}
 	if (cleared != NULL)
 		*cleared = dead;
+	return 0;
+}
+
+/* ts_store_prealloc works only while the filesystem has at least this
+ * many times the slack free. */
+#define PREALLOC_MIN_FREE_X	16
+
+int
+ts_store_prealloc(ts_store *s, size_t slack, size_t step, int *more)
+{
+	static const uint8_t zeros[65536];
+	MDB_envinfo info;
+	MDB_stat st;
+	struct stat fst;
+	mdb_filehandle_t fd;
+	uint64_t used, want, at, end;
+	int rc;
+
+	if (more != NULL)
+		*more = 0;
+	if (s == NULL)
+		return TS_EINVAL;
+	if (s->rdonly || slack == 0 || step == 0)
+		return 0;
+	if (s->in_write) {
+		log_warnx("store: prealloc inside a write txn");
+		return TS_EINVAL;
+	}
+	if ((rc = mdb_env_info(s->env, &info)) != 0)
+		return store_err(NULL, "mdb_env_info", rc);
+	if ((rc = mdb_env_stat(s->env, &st)) != 0)
+		return store_err(NULL, "mdb_env_stat", rc);
+	if ((rc = mdb_env_get_fd(s->env, &fd)) != 0)
+		return store_err(NULL, "mdb_env_get_fd", rc);
+	if (fstat(fd, &fst) == -1) {
+		log_warn("store: fstat");
+		return TS_ESYS;
+	}
+	used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+	want = used + slack;
+	if (want > info.me_mapsize)
+		want = info.me_mapsize;
+	/* Start refilling only when half the slack is gone, then fill it
+	 * all: one journal commit per step of growth, not one per txn. */
+	if ((uint64_t)fst.st_size >= want) {
+		s->prealloc_on = 0;
+		return 0;
+	}
+	if (!s->prealloc_on && (uint64_t)fst.st_size >= used + slack / 2)
+		return 0;
+	/* Near a full disk, leave what is left to LMDB: grabbing the last
+	 * blocks here would only make "disk full" come and go unpredictably. */
+	{
+		const char *path = NULL;
+		struct statvfs sv;
+		if (mdb_env_get_path(s->env, &path) != 0 || path == NULL ||
+		    statvfs(path, &sv) == -1 ||
+		    (uint64_t)sv.f_bavail * sv.f_frsize < (uint64_t)PREALLOC_MIN_FREE_X * slack) {
+			s->prealloc_on = 0;
+			return 0;
+		}
+	}
+	s->prealloc_on = 1;
+	at = (uint64_t)fst.st_size;
+	end = at + step < want ? at + step : want;
+	while (at < end) {
+		size_t n = end - at < sizeof(zeros) ? (size_t)(end - at) : sizeof(zeros);
+		ssize_t w = pwrite(fd, zeros, n, (off_t)at);
+		if (w < 0) {
+			if (errno == ENOSPC || errno == EDQUOT)
+				return TS_ENOSPC;
+			log_warn("store: prealloc pwrite");
+			return TS_ESYS;
+		}
+		at += (uint64_t)w;
+	}
+	if (fdatasync(fd) == -1) {
+		if (errno == ENOSPC || errno == EDQUOT)
+			return TS_ENOSPC;
+		log_warn("store: prealloc fdatasync");
+		return TS_ESYS;
+	}
+	if (end >= want)
+		s->prealloc_on = 0;
+	if (more != NULL)
+		*more = end < want;
 	return 0;
 }
 

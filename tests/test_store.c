@@ -1087,6 +1087,86 @@ test_outbox_ref(void)
 	ts_store_close(&s);
 }
 
+/* ---- ts_store_prealloc ---- */
+
+static int
+pre_put_fn(ts_txn *t, void *arg)
+{
+	return ts_env_put(t, "P", *(uint64_t *)arg, ref_env, sizeof(ref_env));
+}
+
+static long long
+file_size(const char *dir)
+{
+	char p[512];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/data.mdb", dir);
+	return stat(p, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+static void
+test_prealloc(void)
+{
+	ts_store *s = NULL;
+	ts_txn *t = NULL;
+	ts_bytes b;
+	uint64_t seq = 1;
+	long long before, after;
+	int more = 1, i, rc = 0;
+
+	CHECK_EQ_INT(ts_store_open(&s, path("spre"), 0, 0, 0), 0, "open spre");
+	if (s == NULL)
+		return;
+	CHECK_EQ_INT(ts_store_write(s, pre_put_fn, &seq), 0, "a first write");
+	before = file_size(path("spre"));
+	for (i = 0; i < 100 && more && rc == 0; i++)
+		rc = ts_store_prealloc(s, 1 << 20, 128 << 10, &more);
+	after = file_size(path("spre"));
+	CHECK(rc == 0 && !more && i > 1, "prealloc reaches its slack in 128 KiB "
+	    "steps (%d calls, rc %d)", i, rc);
+	CHECK(after >= before + (1 << 20) - (64 << 10) && after <= before + (1 << 20) + (128 << 10),
+	    "data.mdb grew by the slack (%lld -> %lld)", before, after);
+	CHECK_EQ_INT(ts_store_prealloc(s, 1 << 20, 128 << 10, &more), 0,
+	    "a second call with the slack in place");
+	CHECK(file_size(path("spre")) == after && !more, "... writes nothing");
+	for (seq = 2; seq <= 50 && rc == 0; seq++)
+		rc = ts_store_write(s, pre_put_fn, &seq);
+	CHECK_EQ_INT(rc, 0, "writes into the preallocated file");
+	ts_store_close(&s);
+
+	CHECK_EQ_INT(ts_store_open(&s, path("spre"), TS_STORE_RDONLY, 0, 0), 0,
+	    "reopen read-only");
+	if (s == NULL)
+		return;
+	if (ts_store_read_begin(s, &t) == 0) {
+		CHECK(ts_env_get(t, "P", 1, &b) == 0 && b.len == sizeof(ref_env) &&
+		    memcmp(b.p, ref_env, b.len) == 0, "the first envelope intact");
+		CHECK(ts_env_get(t, "P", 50, &b) == 0 && b.len == sizeof(ref_env),
+		    "the last envelope intact");
+		ts_store_read_end(&t);
+	}
+	after = file_size(path("spre"));
+	CHECK_EQ_INT(ts_store_prealloc(s, 1 << 20, 128 << 10, &more), 0,
+	    "prealloc on a read-only store is a no-op");
+	CHECK(file_size(path("spre")) == after, "... and writes nothing");
+	ts_store_close(&s);
+
+	/* Never past the map. */
+	CHECK_EQ_INT(ts_store_open(&s, path("spre2"), 0, 1 << 20, 1 << 20), 0,
+	    "open with a 1 MiB map");
+	if (s == NULL)
+		return;
+	seq = 1;
+	(void)ts_store_write(s, pre_put_fn, &seq);
+	for (i = 0, more = 1; i < 100 && more; i++)
+		if (ts_store_prealloc(s, 64 << 20, 1 << 20, &more) != 0)
+			break;
+	CHECK(file_size(path("spre2")) <= (1 << 20), "the file stays within the "
+	    "1 MiB map (%lld)", file_size(path("spre2")));
+	ts_store_close(&s);
+}
+
 int
 main(void)
 {
@@ -1104,6 +1184,7 @@ main(void)
 	test_resized();
 	test_own_del();
 	test_outbox_ref();
+	test_prealloc();
 	rm_rf(tmpdir);
 	return ts_test_done();
 }

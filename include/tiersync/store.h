@@ -86,6 +86,21 @@ size_t ts_store_mapsize(const ts_store *s);
  * its snapshot, and data.mdb would grow with every write. */
 int ts_store_reader_check(ts_store *s, int *cleared);
 
+/*
+ * Keep `slack` bytes of zeros written (and fdatasync'ed) past the last
+ * page LMDB uses, never past the map: a commit that writes into blocks
+ * the file already owns needs no filesystem journal commit in its
+ * fdatasync (measured here: 0.17 ms instead of 0.30 ms per flush), and
+ * LMDB cannot fail with ENOSPC inside them.  Writes at most `step`
+ * bytes per call, so a caller on an event loop calls it when idle.
+ * Sets *more to 1 if it is not there yet.  Never call it inside a
+ * txn of this process.  No-op (0) on a read-only store, and while the
+ * filesystem has less than 16 x slack free (the last blocks are left to
+ * LMDB, so a full disk behaves exactly as without preallocation).
+ * TS_ENOSPC if the disk filled meanwhile.
+ */
+int ts_store_prealloc(ts_store *s, size_t slack, size_t step, int *more);
+
 /* ---- meta ---- */
 int ts_meta_get(ts_txn *t, const char *name, ts_bytes *val); /* borrowed until txn ends */
 int ts_meta_put(ts_txn *t, const char *name, const void *p, size_t n);
