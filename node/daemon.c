@@ -369,7 +369,11 @@ daemon_run(struct node *n)
 		if (n->dealer) { idl = ni; items[ni++] = (zmq_pollitem_t){ n->dealer, 0, ZMQ_POLLIN, 0 }; }
 		if (n->ctl) { ictl = ni; items[ni++] = (zmq_pollitem_t){ n->ctl, 0, ZMQ_POLLIN, 0 }; }
 
-		r = zmq_poll(items, ni, min_timeout(n, now));
+		/* ACKs held for a lazy commit (downlink.c): if nothing else is
+		 * ready, make the store durable and send them now; under load
+		 * the next group's commit does it for free. */
+		r = zmq_poll(items, ni, downlink_acks_waiting(n) ? 0 :
+		    min_timeout(n, now));
 		if (r == -1) {
 			if (zmq_errno() == EINTR)
 				continue;
@@ -380,6 +384,10 @@ daemon_run(struct node *n)
 		 * (ts_store_prealloc), so commits that extend it flush data
 		 * only, not the filesystem journal.  Never under load, where
 		 * the extra writes would compete with the commits. */
+		if (r == 0 && downlink_acks_waiting(n)) {
+			downlink_acks_sync(n);
+			continue;
+		}
 		if (r == 0) {
 			int rc2 = ts_store_prealloc(n->st, PREALLOC_SLACK, PREALLOC_STEP, NULL);
 			if (rc2 != 0 && rc2 != TS_ENOSPC)

@@ -71,6 +71,13 @@ downlink_close(struct node *n)
 	n->peers = NULL;
 	free(n->anchor);
 	n->anchor = NULL;
+	/* Unsent ACKs are dropped: the children resend, and what we hold
+	 * is answered "held". */
+	for (size_t i = 0; i < n->nheld_acks; i++)
+		free(n->held_acks[i].msg);
+	free(n->held_acks);
+	n->held_acks = NULL;
+	n->nheld_acks = n->held_acks_cap = 0;
 	n->npeers = n->peers_cap = 0;
 }
 
@@ -618,6 +625,81 @@ group_fn(ts_txn *t, void *arg)
 	return push_counters(t, g);
 }
 
+/* ---- ACKs held until durable ---- */
+
+/* Send, in order, every held ACK whose commit is now durable. */
+static void
+acks_release(struct node *n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n->nheld_acks; i++) {
+		struct held_ack *h = &n->held_acks[i];
+		if (!ts_store_is_durable(n->st, h->gen)) {
+			n->held_acks[k++] = *h;
+			continue;
+		}
+		n->io.down_send(n, h->rid, h->rid_len, h->msg, h->len);
+		free(h->msg);
+	}
+	n->nheld_acks = k;
+}
+
+/* Hold the ACK in n->tx until commit gen is durable.  0, or -1 if it
+ * could not be held (then the caller syncs and sends it). */
+static int
+ack_hold(struct node *n, const void *rid, size_t rid_len, uint64_t gen)
+{
+	struct held_ack *h;
+
+	if (rid_len > sizeof(h->rid))
+		return -1;
+	if (n->nheld_acks == n->held_acks_cap) {
+		size_t cap = n->held_acks_cap ? n->held_acks_cap * 2 : 16;
+		struct held_ack *nh = realloc(n->held_acks, cap * sizeof(*nh));
+		if (nh == NULL)
+			return -1;
+		n->held_acks = nh;
+		n->held_acks_cap = cap;
+	}
+	h = &n->held_acks[n->nheld_acks];
+	if ((h->msg = malloc(n->tx.len)) == NULL)
+		return -1;
+	memcpy(h->msg, n->tx.buf, n->tx.len);
+	h->len = n->tx.len;
+	memcpy(h->rid, rid, rid_len);
+	h->rid_len = rid_len;
+	h->gen = gen;
+	n->nheld_acks++;
+	return 0;
+}
+
+int
+downlink_acks_waiting(const struct node *n)
+{
+	return n->nheld_acks > 0;
+}
+
+void
+downlink_acks_sync(struct node *n)
+{
+	int rc;
+
+	if (n->nheld_acks == 0)
+		return;
+	if ((rc = ts_store_sync(n->st)) != 0) {
+		/* Not durable: no ACK.  The children's windows time out and
+		 * they resend; we answer "held" or store again. */
+		log_warnx("store: sync: %s: dropping %zu ACK(s)", ts_strerror(rc),
+		    n->nheld_acks);
+		for (size_t i = 0; i < n->nheld_acks; i++)
+			free(n->held_acks[i].msg);
+		n->nheld_acks = 0;
+		return;
+	}
+	acks_release(n);
+}
+
 /*
  * Between storing the group and committing it: relay what was stored to
  * our parent now (cut-through, uplink_overlap_send), so the parent's
@@ -663,10 +745,11 @@ out:
  * and the ACK strictly after the commit.
  */
 static void
-push_group(struct node *n, struct push_job *jobs, size_t njobs)
+push_group(struct node *n, struct push_job *jobs, size_t njobs, int lazy)
 {
 	struct group_ctx g = { .n = n, .jobs = jobs, .njobs = njobs };
 	size_t i, k, stored = 0, dirty = 0;
+	uint64_t gen = 0;
 	int rc = 0;
 
 	for (k = 0; k < njobs && rc == 0; k++) {
@@ -677,7 +760,13 @@ push_group(struct node *n, struct push_job *jobs, size_t njobs)
 			rc = push_prepare(n, &jobs[k]);
 	}
 	if (rc == 0)
-		rc = ts_store_write_overlap(n->st, group_fn, &g, group_overlap, &g);
+		rc = ts_store_write_ex(n->st, group_fn, &g, group_overlap, &g,
+		    lazy ? TS_WRITE_LAZY : 0);
+	if (rc == 0) {
+		/* This commit's data flush made every earlier one durable. */
+		gen = ts_store_commits(n->st);
+		acks_release(n);
+	}
 	if (rc != 0 && g.early > 0)
 		uplink_overlap_abort(n);
 	if (rc == 0) {
@@ -732,10 +821,16 @@ push_group(struct node *n, struct push_job *jobs, size_t njobs)
 			stored += j->stored;
 			dirty += j->dirty;
 		}
-		/* ACK strictly after the commit above. */
+		/* ACK strictly after the commit above is durable: a lazy one
+		 * waits for the next commit or an idle sync (acks_release). */
 		ts_buf_reset(&n->tx);
-		if (ts_msg_ack(&n->tx, j->m->batch, st, ne) == 0)
-			send_to(n, j->rid, j->rid_len);
+		if (ts_msg_ack(&n->tx, j->m->batch, st, ne) == 0) {
+			if (rc != 0 || ts_store_is_durable(n->st, gen))
+				send_to(n, j->rid, j->rid_len);
+			else if (ack_hold(n, j->rid, j->rid_len, gen) != 0 &&
+			    ts_store_sync(n->st) == 0)
+				send_to(n, j->rid, j->rid_len);
+		}
 		free(st);
 	}
 	for (k = 0; k < njobs; k++) {
@@ -828,7 +923,7 @@ downlink_on_msg(struct node *n, const void *rid, size_t rid_len, int sender,
 	if (m.type == TS_MSG_PUSH && p != NULL && p->helloed) {
 		struct push_job j = { .rid = rid, .rid_len = rid_len,
 		    .sender = sender, .m = &m };
-		push_group(n, &j, 1);
+		push_group(n, &j, 1, 0);
 	} else
 		dispatch(n, rid, rid_len, sender, &m, p);
 	ts_msg_clear(&m);
@@ -898,7 +993,7 @@ static void
 flush_pushes(struct node *n, struct push_job *jobs, size_t *njobs)
 {
 	if (*njobs > 0)
-		push_group(n, jobs, *njobs);
+		push_group(n, jobs, *njobs, 1);
 	*njobs = 0;
 }
 

@@ -36,6 +36,14 @@ struct inflight {
 	size_t    n;
 };
 
+struct held_ack {          /* an ACK waiting for its commit to be durable */
+	uint8_t  rid[256];
+	size_t   rid_len;
+	uint64_t gen;          /* ts_store_commits() after its group        */
+	uint8_t *msg;          /* the encoded ACK                           */
+	size_t   len;
+};
+
 struct peer {              /* a child's session, keyed by routing id     */
 	uint8_t  rid[256];
 	size_t   rid_len;
@@ -94,6 +102,10 @@ struct node {
 	struct peer *peers;
 	size_t      npeers, peers_cap;
 	int        *anchor;                  /* per unit, -1; downlink.c   */
+	/* ACKs of lazily committed groups, sent once the store says their
+	 * commit is durable (downlink.c, ts_store_write_ex) */
+	struct held_ack *held_acks;
+	size_t      nheld_acks, held_acks_cap;
 
 	/* uplink */
 	void       *dealer;
@@ -179,6 +191,10 @@ void downlink_on_msg(struct node *n, const void *rid, size_t rid_len,
                      int sender, const uint8_t *p, size_t len);
 void downlink_zmq_send(struct node *n, const void *rid, size_t rid_len,
                        const uint8_t *p, size_t len);
+/* ACKs held until their lazy group commit is durable: any waiting? Make
+ * the store durable now and send them (the daemon calls this when idle). */
+int  downlink_acks_waiting(const struct node *n);
+void downlink_acks_sync(struct node *n);
 
 /* zap.c */
 int  zap_init(struct node *n);

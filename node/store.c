@@ -62,6 +62,9 @@ struct ts_store {
 	size_t		 mapsize_max;
 	size_t		 pagesize;
 	int		 prealloc_on;	/* refilling the slack (ts_store_prealloc) */
+	int		 nosync;	/* opened MDB_NOSYNC: durability is not ours */
+	uint64_t	 commits;	/* write txns committed since open */
+	uint64_t	 durable;	/* ... of which known to be on disk */
 };
 
 struct ts_txn {
@@ -409,6 +412,7 @@ ts_store_open(ts_store **sp, const char *dir, unsigned flags,
 	envflags = MDB_NOTLS | (s->rdonly ? MDB_RDONLY : 0) |
 	    ((flags & TS_STORE_NOLOCK) ?
 	    MDB_NOLOCK | MDB_WRITEMAP | MDB_NOSYNC : 0);
+	s->nosync = (flags & TS_STORE_NOLOCK) != 0;
 	if ((rc = mdb_env_open(s->env, dir, envflags, 0600)) != 0) {
 		if (s->rdonly && rc == ENOENT) {
 			/* tierctl pointed at a node with no store yet. */
@@ -678,11 +682,75 @@ int
 ts_store_write_overlap(ts_store *s, ts_write_fn fn, void *arg,
     ts_overlap_fn overlap, void *oarg)
 {
+	return ts_store_write_ex(s, fn, arg, overlap, oarg, 0);
+}
+
+/*
+ * LMDB commits in two flushes: the data pages (fdatasync), then the meta
+ * page (an O_DSYNC write).  With MDB_NOMETASYNC the meta page is written
+ * but not flushed: the txn is visible and crash-consistent (a system
+ * crash can only undo it, never corrupt), and it becomes durable with the
+ * next commit's data flush (same file) or mdb_env_sync.  The flag may be
+ * changed at any time (lmdb.h) and is read at commit; we are the only
+ * writer, so setting it around one commit affects that commit only.
+ */
+static int
+commit_lazy(ts_store *s, MDB_txn *txn)
+{
+	int mrc, frc;
+
+	if ((frc = mdb_env_set_flags(s->env, MDB_NOMETASYNC, 1)) != 0) {
+		mdb_txn_abort(txn);
+		return frc;
+	}
+	mrc = mdb_txn_commit(txn);
+	if ((frc = mdb_env_set_flags(s->env, MDB_NOMETASYNC, 0)) != 0) {
+		/* Every later commit would be lazy too: refuse to go on
+		 * silently with weaker durability. */
+		log_warnx("store: mdb_env_set_flags: %s", mdb_strerror(frc));
+		abort();
+	}
+	return mrc;
+}
+
+uint64_t
+ts_store_commits(const ts_store *s)
+{
+	return s != NULL ? s->commits : 0;
+}
+
+int
+ts_store_is_durable(const ts_store *s, uint64_t gen)
+{
+	return s != NULL && s->durable >= gen;
+}
+
+int
+ts_store_sync(ts_store *s)
+{
+	int rc;
+
+	if (s == NULL)
+		return TS_EINVAL;
+	if (s->durable == s->commits)
+		return 0;
+	if (!s->nosync && (rc = mdb_env_sync(s->env, 1)) != 0)
+		return store_err(NULL, "mdb_env_sync", rc);
+	s->durable = s->commits;
+	return 0;
+}
+
+int
+ts_store_write_ex(ts_store *s, ts_write_fn fn, void *arg,
+    ts_overlap_fn overlap, void *oarg, unsigned wflags)
+{
 	ts_txn t;
 	int rc, mrc;
+	int lazy;
 
 	if (s == NULL || fn == NULL)
 		return TS_EINVAL;
+	lazy = (wflags & TS_WRITE_LAZY) && !s->nosync;
 	if (s->rdonly) {
 		log_warnx("store: write on a read-only store");
 		return TS_EINVAL;
@@ -714,7 +782,14 @@ ts_store_write_overlap(ts_store *s, ts_write_fn fn, void *arg,
 		if (overlap != NULL)
 			overlap(oarg);
 		/* mdb_txn_commit frees the txn whether or not it succeeds. */
-		mrc = mdb_txn_commit(t.txn);
+		mrc = lazy ? commit_lazy(s, t.txn) : mdb_txn_commit(t.txn);
+		if (mrc == 0) {
+			/* A commit's data flush also flushed every meta page
+			 * written before it. */
+			s->commits++;
+			s->durable = lazy ? s->commits - 1 : s->commits;
+			return 0;
+		}
 		if (mrc == MDB_MAP_FULL) {
 			if ((rc = grow_map(s)) != 0)
 				return rc;

@@ -1167,6 +1167,56 @@ test_prealloc(void)
 	ts_store_close(&s);
 }
 
+/* ---- lazy commits: durable with the next commit or ts_store_sync ---- */
+
+static void
+test_lazy(void)
+{
+	ts_store *s = NULL;
+	ts_txn *t = NULL;
+	ts_bytes b;
+	uint64_t seq = 1, g0, g1, g2;
+
+	CHECK_EQ_INT(ts_store_open(&s, path("slazy"), 0, 0, 0), 0, "open slazy");
+	if (s == NULL)
+		return;
+	g0 = ts_store_commits(s);       /* opening may have committed */
+	CHECK(ts_store_is_durable(s, g0), "what open committed is durable");
+	CHECK_EQ_INT(ts_store_write_ex(s, pre_put_fn, &seq, NULL, NULL,
+	    TS_WRITE_LAZY), 0, "lazy commit");
+	g1 = ts_store_commits(s);
+	CHECK(g1 == g0 + 1 && !ts_store_is_durable(s, g1),
+	    "a lazy commit is not yet durable (gen %llu)", (unsigned long long)g1);
+	if (ts_store_read_begin(s, &t) == 0) {
+		CHECK(ts_env_get(t, "P", 1, &b) == 0, "... but visible to readers");
+		ts_store_read_end(&t);
+	}
+	seq = 2;
+	CHECK_EQ_INT(ts_store_write_ex(s, pre_put_fn, &seq, NULL, NULL,
+	    TS_WRITE_LAZY), 0, "a second lazy commit");
+	g2 = ts_store_commits(s);
+	CHECK(ts_store_is_durable(s, g1) && !ts_store_is_durable(s, g2),
+	    "its data flush made the first durable, not itself");
+	CHECK_EQ_INT(ts_store_sync(s), 0, "sync");
+	CHECK(ts_store_is_durable(s, g2), "after sync every commit is durable");
+	seq = 3;
+	CHECK_EQ_INT(ts_store_write_ex(s, pre_put_fn, &seq, NULL, NULL, TS_WRITE_LAZY),
+	    0, "a third lazy commit");
+	seq = 4;
+	CHECK_EQ_INT(ts_store_write(s, pre_put_fn, &seq), 0, "a plain commit");
+	CHECK(ts_store_is_durable(s, ts_store_commits(s)),
+	    "a plain commit is durable, and so is the lazy one before it");
+	ts_store_close(&s);
+	CHECK_EQ_INT(ts_store_open(&s, path("slazy"), TS_STORE_RDONLY, 0, 0), 0,
+	    "reopen read-only");
+	if (s != NULL && ts_store_read_begin(s, &t) == 0) {
+		CHECK(ts_env_get(t, "P", 1, &b) == 0 && ts_env_get(t, "P", 4, &b) == 0,
+		    "lazy and plain commits all there after reopening");
+		ts_store_read_end(&t);
+	}
+	ts_store_close(&s);
+}
+
 int
 main(void)
 {
@@ -1185,6 +1235,7 @@ main(void)
 	test_own_del();
 	test_outbox_ref();
 	test_prealloc();
+	test_lazy();
 	rm_rf(tmpdir);
 	return ts_test_done();
 }

@@ -73,6 +73,24 @@ typedef void (*ts_overlap_fn)(void *oarg);
 int ts_store_write_overlap(ts_store *s, ts_write_fn fn, void *arg,
     ts_overlap_fn overlap, void *oarg);
 
+/*
+ * As ts_store_write_overlap; with TS_WRITE_LAZY the commit flushes the
+ * data pages but not the meta page (MDB_NOMETASYNC for this commit only):
+ * the txn is visible and can never be half applied, but a system crash
+ * may undo it until it is durable.  It becomes durable with the next
+ * commit of any kind (its data flush covers the earlier meta page) or
+ * ts_store_sync.  So: gen = ts_store_commits(s) after the write; say
+ * nothing durable about it until ts_store_is_durable(s, gen).  Used for
+ * the downlink's group commits: one flush on the hot path instead of two,
+ * the second shared with the next group (docs/BENCHMARKS.md).
+ */
+#define TS_WRITE_LAZY 1u
+int ts_store_write_ex(ts_store *s, ts_write_fn fn, void *arg,
+    ts_overlap_fn overlap, void *oarg, unsigned wflags);
+uint64_t ts_store_commits(const ts_store *s);     /* since open          */
+int      ts_store_is_durable(const ts_store *s, uint64_t gen);
+int      ts_store_sync(ts_store *s);              /* make all durable    */
+
 /* Read-only transaction (a reader slot).  Always end it. */
 int  ts_store_read_begin(ts_store *s, ts_txn **t);
 void ts_store_read_end(ts_txn **t);
