@@ -295,6 +295,7 @@ reload_keys(struct node *n)
 }
 
 #define PREALLOC_SLACK	((size_t)1 << 20)
+#define ACK_HOLD_MAX_MS	5	/* longest an ACK waits for a lazy commit */
 #define PREALLOC_STEP	((size_t)128 << 10)
 
 static long
@@ -402,6 +403,10 @@ daemon_run(struct node *n)
 		if (ictl >= 0 && (items[ictl].revents & ZMQ_POLLIN))
 			control_on_readable(n);
 		now = node_mono(n);
+		/* A node never idle (a stream of other messages) must not
+		 * hold ACKs for ever: bound the wait. */
+		if (downlink_acks_overdue(n, now, ACK_HOLD_MAX_MS))
+			downlink_acks_sync(n);
 		rollup_tick(n, now);
 		if (n->has_parent)
 			uplink_tick(n, now);

@@ -665,6 +665,8 @@ ack_hold(struct node *n, const void *rid, size_t rid_len, uint64_t gen)
 	h = &n->held_acks[n->nheld_acks];
 	if ((h->msg = malloc(n->tx.len)) == NULL)
 		return -1;
+	if (n->nheld_acks == 0)
+		n->held_since = node_mono(n);
 	memcpy(h->msg, n->tx.buf, n->tx.len);
 	h->len = n->tx.len;
 	memcpy(h->rid, rid, rid_len);
@@ -678,6 +680,12 @@ int
 downlink_acks_waiting(const struct node *n)
 {
 	return n->nheld_acks > 0;
+}
+
+int
+downlink_acks_overdue(const struct node *n, uint64_t now, uint64_t max_ms)
+{
+	return n->nheld_acks > 0 && now >= n->held_since + max_ms;
 }
 
 void

@@ -106,6 +106,7 @@ struct node {
 	 * commit is durable (downlink.c, ts_store_write_ex) */
 	struct held_ack *held_acks;
 	size_t      nheld_acks, held_acks_cap;
+	uint64_t    held_since;              /* mono ms of the oldest      */
 
 	/* uplink */
 	void       *dealer;
@@ -194,6 +195,8 @@ void downlink_zmq_send(struct node *n, const void *rid, size_t rid_len,
 /* ACKs held until their lazy group commit is durable: any waiting? Make
  * the store durable now and send them (the daemon calls this when idle). */
 int  downlink_acks_waiting(const struct node *n);
+/* Held ACKs older than max_ms (mono) exist: sync now even if busy. */
+int  downlink_acks_overdue(const struct node *n, uint64_t now, uint64_t max_ms);
 void downlink_acks_sync(struct node *n);
 
 /* zap.c */
