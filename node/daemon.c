@@ -295,8 +295,8 @@ reload_keys(struct node *n)
 }
 
 #define PREALLOC_SLACK	((size_t)1 << 20)
-#define ACK_HOLD_MAX_MS	5	/* longest an ACK waits for a lazy commit */
 #define PREALLOC_STEP	((size_t)128 << 10)
+#define ACK_HOLD_MAX_MS	5	/* longest an ACK waits for a lazy commit */
 
 static long
 min_timeout(struct node *n, uint64_t now)
@@ -381,14 +381,14 @@ daemon_run(struct node *n)
 			log_warnx("zmq_poll: %s", zmq_strerror(zmq_errno()));
 			goto out;
 		}
-		/* Idle: write a little of the store's file ahead of LMDB
-		 * (ts_store_prealloc), so commits that extend it flush data
-		 * only, not the filesystem journal.  Never under load, where
-		 * the extra writes would compete with the commits. */
 		if (r == 0 && downlink_acks_waiting(n)) {
 			downlink_acks_sync(n);
 			continue;
 		}
+		/* Idle: write a little of the store's file ahead of LMDB
+		 * (ts_store_prealloc), so commits that extend it flush data
+		 * only, not the filesystem journal.  Never under load, where
+		 * the extra writes would compete with the commits. */
 		if (r == 0) {
 			int rc2 = ts_store_prealloc(n->st, PREALLOC_SLACK, PREALLOC_STEP, NULL);
 			if (rc2 != 0 && rc2 != TS_ENOSPC)

@@ -241,6 +241,15 @@ on_hello(struct node *n, const void *rid, size_t rid_len, int sender,
 	if (strcmp(m->topo, n->topo->version) != 0)
 		log_warnx("downlink: child %s runs topology %s, this node %s",
 		    m->unit, m->topo, n->topo->version);
+	/* A WELCOME tells the child what it may drop from its outbox, so it
+	 * is an ACK too: it may list only what is durable, and a lazy group
+	 * commit may not be yet (ts_store_write_ex).  Sync first; the ACKs
+	 * that were waiting for it can then go as well. */
+	if ((rc = ts_store_sync(n->st)) != 0) {
+		send_err(n, rid, rid_len, TS_ST_RETRY, "store unavailable", "", 0);
+		return;
+	}
+	downlink_acks_sync(n);
 	if ((rc = ts_store_read_begin(n->st, &t)) != 0) {
 		send_err(n, rid, rid_len, TS_ST_RETRY, "store unavailable", "", 0);
 		return;

@@ -352,9 +352,9 @@ uplink_kick(struct node *n)
  * resent and the parent answers "held".  So it is not worth an fsync'd
  * commit of its own per ACK — on a relaying node that doubled the
  * commits on the hot path.  The ids wait in n->acked and are deleted in
- * the next write txn the node makes anyway (the downlink's group commit
- * calls uplink_acks_write), or in a txn of their own at most
- * ACK_FLUSH_MS later (uplink_tick), or before the cursor rewinds.
+ * the downlink's next group commit (it calls uplink_acks_write), or in a
+ * txn of their own at most ACK_FLUSH_MS later (uplink_tick; a commune has
+ * no downlink), or before the cursor rewinds.
  * Entries refused for good are moved to dead letters at once.
  */
 #define ACK_FLUSH_MS 500
@@ -396,12 +396,9 @@ acks_flush(struct node *n)
 
 	if (n->nacked == 0)
 		return;
-	if ((rc = ts_store_write(n->st, acks_fn, n)) != 0) {
-		/* They stay in the outbox: resending is safe (held). */
+	/* On failure they stay in the outbox: resending is safe (held). */
+	if ((rc = ts_store_write(n->st, acks_fn, n)) != 0)
 		log_warnx("uplink: cannot record ACKs: %s", ts_strerror(rc));
-		n->nacked = 0;
-		return;
-	}
 	n->nacked = 0;
 }
 
