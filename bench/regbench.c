@@ -13,6 +13,7 @@
  * on two processes being scheduled alike on a busy machine (resolution:
  * one poll).  Exit 0, or 1 on timeout (then "timeout":true).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,23 @@ opt(int argc, char **argv, const char *name, const char *def)
 		if (strcmp(argv[i], name) == 0)
 			return argv[i + 1];
 	return def;
+}
+
+/* A decimal number in [lo, hi] for option name, or -1 with a message
+ * naming the option and the text at fault. */
+static int
+num(const char *name, const char *text, double lo, double hi, double *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtod(text, &end);
+	if (errno != 0 || end == text || *end != '\0' || *v < lo || *v > hi) {
+		fprintf(stderr, "regbench: %s: '%s' is not a number in %.0f..%.0f\n",
+		    name, text, lo, hi);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -71,7 +89,7 @@ seqs(ts_store *st, const char *a, const char *b, uint64_t *sa, uint64_t *sb)
 int
 main(int argc, char **argv)
 {
-	const char *dir, *a, *b, *s;
+	const char *dir, *a, *b;
 	uint64_t wa, wb, sa = 0, sb = 0;
 	double timeout, t0, at_a = 0, at_b = 0;
 	long poll_us;
@@ -85,16 +103,21 @@ main(int argc, char **argv)
 	a = opt(argc, argv, "--first", NULL);
 	b = opt(argc, argv, "--then", NULL);
 	if (dir == NULL || a == NULL || b == NULL ||
-	    (s = opt(argc, argv, "--first-seq", NULL)) == NULL)
+	    opt(argc, argv, "--first-seq", NULL) == NULL ||
+	    opt(argc, argv, "--then-seq", NULL) == NULL)
 		return usage();
-	wa = strtoull(s, NULL, 10);
-	if ((s = opt(argc, argv, "--then-seq", NULL)) == NULL)
-		return usage();
-	wb = strtoull(s, NULL, 10);
-	poll_us = strtol(opt(argc, argv, "--poll-us", "200"), NULL, 10);
-	timeout = strtod(opt(argc, argv, "--timeout", "300"), NULL);
-	if (poll_us < 1 || poll_us > 1000000 || timeout <= 0)
-		return usage();
+	{
+		double x, y, pu;
+		/* seq >= 1 and < 2^53, exact in a double */
+		if (num("--first-seq", opt(argc, argv, "--first-seq", NULL), 1, 9007199254740991.0, &x) ||
+		    num("--then-seq", opt(argc, argv, "--then-seq", NULL), 1, 9007199254740991.0, &y) ||
+		    num("--poll-us", opt(argc, argv, "--poll-us", "200"), 1, 1000000, &pu) ||
+		    num("--timeout", opt(argc, argv, "--timeout", "300"), 0.001, 86400, &timeout))
+			return 2;
+		wa = (uint64_t)x;
+		wb = (uint64_t)y;
+		poll_us = (long)pu;
+	}
 	pause.tv_sec = poll_us / 1000000;
 	pause.tv_nsec = (poll_us % 1000000) * 1000;
 	setvbuf(stdout, NULL, _IOLBF, 0);
