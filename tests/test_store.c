@@ -1003,33 +1003,42 @@ ref_cb(uint64_t id, const uint8_t *env, size_t len, void *arg)
 	return 0;
 }
 
-/* Put one raw outbox record behind the store's back (bare LMDB). */
+/* Open a store's LMDB environment behind the store's back. */
 static int
-raw_outbox_put(const char *dir, uint64_t id, const void *val, size_t len)
+raw_open(const char *dir, MDB_env **envp)
+{
+	int rc;
+
+	if ((rc = mdb_env_create(envp)) != 0)
+		return rc;
+	if ((rc = mdb_env_set_maxdbs(*envp, 16)) != 0 ||
+	    (rc = mdb_env_set_mapsize(*envp, (size_t)64 << 20)) != 0 ||
+	    (rc = mdb_env_open(*envp, dir, 0, 0600)) != 0) {
+		mdb_env_close(*envp);
+		*envp = NULL;
+	}
+	return rc;
+}
+
+/* Put one raw record into DB db (bare LMDB). */
+static int
+raw_put(const char *dir, const char *db, const void *key, size_t klen,
+    const void *val, size_t len)
 {
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	MDB_val k, v;
-	uint8_t key[8];
-	int i, rc;
+	int rc;
 
-	for (i = 0; i < 8; i++)
-		key[i] = (uint8_t)(id >> (56 - 8 * i));
-	if ((rc = mdb_env_create(&env)) != 0)
+	if ((rc = raw_open(dir, &env)) != 0)
 		return rc;
-	if ((rc = mdb_env_set_maxdbs(env, 16)) != 0 ||
-	    (rc = mdb_env_set_mapsize(env, (size_t)64 << 20)) != 0 ||
-	    (rc = mdb_env_open(env, dir, 0, 0600)) != 0) {
-		mdb_env_close(env);
-		return rc;
-	}
 	if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0) {
-		k.mv_data = key;
-		k.mv_size = 8;
+		k.mv_data = (void *)(uintptr_t)key;
+		k.mv_size = klen;
 		v.mv_data = (void *)(uintptr_t)val;
 		v.mv_size = len;
-		if ((rc = mdb_dbi_open(txn, "outbox", 0, &dbi)) != 0 ||
+		if ((rc = mdb_dbi_open(txn, db, MDB_CREATE, &dbi)) != 0 ||
 		    (rc = mdb_put(txn, dbi, &k, &v, 0)) != 0)
 			mdb_txn_abort(txn);
 		else
@@ -1037,6 +1046,38 @@ raw_outbox_put(const char *dir, uint64_t id, const void *val, size_t len)
 	}
 	mdb_env_close(env);
 	return rc;
+}
+
+/* mdb_stat of DB db (bare LMDB). */
+static int
+raw_stat(const char *dir, const char *db, MDB_stat *st)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	int rc;
+
+	if ((rc = raw_open(dir, &env)) != 0)
+		return rc;
+	if ((rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) == 0) {
+		if ((rc = mdb_dbi_open(txn, db, 0, &dbi)) == 0)
+			rc = mdb_stat(txn, dbi, st);
+		mdb_txn_abort(txn);
+	}
+	mdb_env_close(env);
+	return rc;
+}
+
+/* Put one raw outbox record behind the store's back (bare LMDB). */
+static int
+raw_outbox_put(const char *dir, uint64_t id, const void *val, size_t len)
+{
+	uint8_t key[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		key[i] = (uint8_t)(id >> (56 - 8 * i));
+	return raw_put(dir, "outbox", key, 8, val, len);
 }
 
 static void
@@ -1217,6 +1258,194 @@ test_lazy(void)
 	ts_store_close(&s);
 }
 
+/* ---- env: references into envlog ---- */
+
+#define LAY_ORIGINS	4
+#define LAY_PER		500
+#define LAY_BYTES	1500
+
+/* Envelope-sized values, the origins interleaved as at a relay. */
+static void
+lay_env(uint8_t *b, int o, uint64_t seq)
+{
+	memset(b, 0x92, LAY_BYTES);
+	b[1] = (uint8_t)o;
+	memcpy(b + 2, &seq, sizeof(seq));
+}
+
+static int
+lay_fill_fn(ts_txn *t, void *arg)
+{
+	uint8_t b[LAY_BYTES];
+	uint64_t seq = *(uint64_t *)arg, q;
+	char origin[2] = { 0, 0 };
+	int o, rc;
+
+	for (q = seq; q < seq + 50; q++)
+		for (o = 0; o < LAY_ORIGINS; o++) {
+			origin[0] = (char)('A' + o);
+			lay_env(b, o, q);
+			if ((rc = ts_env_put(t, origin, q, b, sizeof(b))) != 0)
+				return rc;
+		}
+	return 0;
+}
+
+struct lay_walk {
+	int n, bad;
+	char origin[2];
+	uint64_t next;
+};
+
+static int
+lay_cb(const char *origin, uint64_t seq, const uint8_t *env, size_t len,
+    void *arg)
+{
+	struct lay_walk *w = arg;
+	uint8_t b[LAY_BYTES];
+
+	lay_env(b, origin[0] - 'A', seq);
+	if (strcmp(origin, w->origin) != 0 || seq != w->next ||
+	    len != sizeof(b) || memcmp(env, b, len) != 0)
+		w->bad++;
+	w->n++;
+	w->next++;
+	return 0;
+}
+
+static int
+lay_replace_fn(ts_txn *t, void *arg)
+{
+	const uint8_t *b = arg;
+
+	return ts_env_put(t, "B", 7, b, LAY_BYTES);
+}
+
+static int
+lay_inline_fn(ts_txn *t, void *arg)
+{
+	return ts_env_put(t, "I", 1, arg, LAY_BYTES);
+}
+
+static void
+test_env_layout(void)
+{
+	static const uint8_t inline_env[] = { 0x92, 0xc4, 0x01, 'x', 0xc4, 0x00 };
+	static const uint8_t short_ref[] = { 0x00, 0, 0, 0, 0 };
+	static const uint8_t missing_ref[] = { 0x00, 0, 0, 0, 0, 0, 0x0f, 0x42, 0x40 };
+	uint8_t key[2 + 8], b[LAY_BYTES];
+	struct lay_walk w;
+	ts_store *s = NULL;
+	ts_txn *t = NULL;
+	ts_bytes got;
+	MDB_stat st;
+	uint64_t seq;
+	int o, ok;
+
+	CHECK_EQ_INT(ts_store_open(&s, path("lay"), 0, 0, 0), 0, "open lay");
+	if (s == NULL)
+		return;
+	ok = 1;
+	for (seq = 1; seq <= LAY_PER && ok; seq += 50)
+		ok = ts_store_write(s, lay_fill_fn, &seq) == 0;
+	CHECK(ok, "2,000 envelopes of 4 interleaved origins stored");
+	memset(b, 0x92, sizeof(b));
+	b[1] = 0x55;
+	CHECK_EQ_INT(ts_store_write(s, lay_replace_fn, b), 0,
+	    "an envelope replaced");
+	ok = 1;
+	if (ts_store_read_begin(s, &t) == 0) {
+		for (o = 0; o < LAY_ORIGINS; o++) {
+			memset(&w, 0, sizeof(w));
+			w.origin[0] = (char)('A' + o);
+			w.next = 1;
+			ok &= ts_env_each(t, w.origin, lay_cb, &w) == 0 &&
+			    w.n == LAY_PER && w.bad == (o == 1 ? 1 : 0);
+		}
+		ok &= ts_env_get(t, "B", 7, &got) == 0 && got.len == sizeof(b) &&
+		    memcmp(got.p, b, sizeof(b)) == 0;
+		ts_store_read_end(&t);
+	} else
+		ok = 0;
+	CHECK(ok, "every envelope reads back by origin and seq, the "
+	    "replaced one as replaced");
+	ts_store_close(&s);
+
+	/* The point of envlog: appended, its leaves stay full (two such
+	 * envelopes to a 4 KiB page), where envelopes keyed by (origin,
+	 * seq) split mid-page and kept one to a page (2,000 leaves). */
+	memset(&st, 0, sizeof(st));
+	CHECK_EQ_INT(raw_stat(path("lay"), "envlog", &st), 0, "stat envlog");
+	CHECK(st.ms_entries == LAY_ORIGINS * LAY_PER,
+	    "one envlog record per envelope (the replaced one kept its id): %zu",
+	    (size_t)st.ms_entries);
+	CHECK(st.ms_leaf_pages <= LAY_ORIGINS * LAY_PER / 2 + 2,
+	    "envlog leaves are full: %zu pages for %d envelopes",
+	    (size_t)st.ms_leaf_pages, LAY_ORIGINS * LAY_PER);
+
+	/* A store written before envlog holds the bytes inline: still read. */
+	key[0] = 'I';
+	key[1] = '\0';
+	memset(key + 2, 0, 8);
+	key[9] = 1;
+	CHECK_EQ_INT(raw_put(path("lay"), "env", key, sizeof(key), inline_env,
+	    sizeof(inline_env)), 0, "plant an inline (pre-envlog) envelope");
+	CHECK_EQ_INT(ts_store_open(&s, path("lay"), TS_STORE_RDONLY, 0, 0), 0,
+	    "reopen read-only");
+	if (s != NULL && ts_store_read_begin(s, &t) == 0) {
+		CHECK(ts_env_get(t, "I", 1, &got) == 0 &&
+		    got.len == sizeof(inline_env) &&
+		    memcmp(got.p, inline_env, got.len) == 0,
+		    "the inline envelope reads back as it was");
+		ts_store_read_end(&t);
+	}
+	ts_store_close(&s);
+	/* Replacing it turns it into a reference. */
+	CHECK_EQ_INT(ts_store_open(&s, path("lay"), 0, 0, 0), 0, "reopen");
+	if (s != NULL) {
+		ok = ts_store_write(s, lay_inline_fn, b) == 0 &&
+		    ts_store_read_begin(s, &t) == 0;
+		if (ok) {
+			ok = ts_env_get(t, "I", 1, &got) == 0 &&
+			    got.len == sizeof(b) && memcmp(got.p, b, got.len) == 0;
+			ts_store_read_end(&t);
+		}
+		CHECK(ok, "an inline envelope replaced reads back as replaced");
+	}
+	ts_store_close(&s);
+	CHECK(raw_stat(path("lay"), "envlog", &st) == 0 &&
+	    st.ms_entries == LAY_ORIGINS * LAY_PER + 1,
+	    "... from a new envlog record");
+
+	/* A truncated reference, then one to a record envlog lacks:
+	 * TS_ESTORE from get and from the walk, never garbage. */
+	key[0] = 'R';
+	CHECK_EQ_INT(raw_put(path("lay"), "env", key, sizeof(key), short_ref,
+	    sizeof(short_ref)), 0, "plant a truncated reference");
+	CHECK_EQ_INT(ts_store_open(&s, path("lay"), TS_STORE_RDONLY, 0, 0), 0,
+	    "reopen read-only");
+	if (s != NULL && ts_store_read_begin(s, &t) == 0) {
+		CHECK_EQ_INT(ts_env_get(t, "R", 1, &got), TS_ESTORE,
+		    "truncated reference -> ESTORE");
+		memset(&w, 0, sizeof(w));
+		w.origin[0] = 'R';
+		CHECK_EQ_INT(ts_env_each(t, "R", lay_cb, &w), TS_ESTORE,
+		    "the walk meets it -> ESTORE");
+		ts_store_read_end(&t);
+	}
+	ts_store_close(&s);
+	CHECK_EQ_INT(raw_put(path("lay"), "env", key, sizeof(key), missing_ref,
+	    sizeof(missing_ref)), 0, "plant a reference to a missing record");
+	CHECK_EQ_INT(ts_store_open(&s, path("lay"), TS_STORE_RDONLY, 0, 0), 0,
+	    "reopen read-only");
+	if (s != NULL && ts_store_read_begin(s, &t) == 0) {
+		CHECK_EQ_INT(ts_env_get(t, "R", 1, &got), TS_ESTORE,
+		    "reference to a missing envlog record -> ESTORE");
+		ts_store_read_end(&t);
+	}
+	ts_store_close(&s);
+}
+
 int
 main(void)
 {
@@ -1236,6 +1465,7 @@ main(void)
 	test_outbox_ref();
 	test_prealloc();
 	test_lazy();
+	test_env_layout();
 	rm_rf(tmpdir);
 	return ts_test_done();
 }
