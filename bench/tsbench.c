@@ -7,6 +7,11 @@
  *   tsbench lmdb DIR [--commits N]
  *       N durable LMDB commits (default sync, one small put each):
  *       commits/s and the median / p99 commit time.
+ *   tsbench zmq [--pings N] [--gap-ms G] [--bytes B]
+ *       One ZeroMQ hop as the links use it (DEALER to ROUTER over TCP on
+ *       127.0.0.1, CURVE, a ZAP handler admitting only the client's key):
+ *       N pings of B bytes, one every G ms (idle), echoed by a forked
+ *       server; one-way latency = round trip / 2, median and p99.
  *   tsbench keygen --topology F --pub OUT --sec OUT [--skip A,B,...]
  *       Fresh Ed25519 + CURVE keys for every unit of F (except --skip):
  *       OUT pub = keys file lines, OUT sec = code, sign_sk hex, curve pk
@@ -40,7 +45,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <lmdb.h>
 #include <sodium.h>
@@ -336,6 +343,166 @@ cmd_lmdb(int argc, char **argv)
 	    pct(lat, (size_t)n, 0.5), pct(lat, (size_t)n, 0.99), 3 * pct(lat, (size_t)n, 0.5));
 	mdb_env_close(env);
 	free(lat);
+	return 0;
+}
+
+/* With --watch, look at the store at least this often even if no write
+ * woke us (a safety net; inotify reports every pwrite LMDB makes). */
+#define WATCH_BACKSTOP_MS	5
+
+/* ---- one ZeroMQ hop ---- */
+
+/* Answer one ZAP request: 200 only for CURVE and key ck (binary). */
+static int
+zap_answer(void *zap, const uint8_t *ck)
+{
+	zmq_msg_t f[7];
+	char ver[8] = "", id[64] = "";
+	size_t idl = 0;
+	int i, nf = 0, more = 1, ok;
+
+	while (more && nf < 7) {
+		if (zmq_msg_init(&f[nf]) != 0 || zmq_msg_recv(&f[nf], zap, 0) == -1)
+			return -1;
+		more = zmq_msg_more(&f[nf]);
+		nf++;
+	}
+	ok = !more && nf == 7 &&
+	    zmq_msg_size(&f[5]) == 5 && memcmp(zmq_msg_data(&f[5]), "CURVE", 5) == 0 &&
+	    zmq_msg_size(&f[6]) == 32 && memcmp(zmq_msg_data(&f[6]), ck, 32) == 0;
+	if (nf >= 2) {
+		snprintf(ver, sizeof(ver), "%.*s", (int)zmq_msg_size(&f[0]),
+		    (const char *)zmq_msg_data(&f[0]));
+		idl = zmq_msg_size(&f[1]) < sizeof(id) ? zmq_msg_size(&f[1]) : 0;
+		memcpy(id, zmq_msg_data(&f[1]), idl);
+	}
+	for (i = 0; i < nf; i++)
+		zmq_msg_close(&f[i]);
+	if (zmq_send(zap, "1.0", 3, ZMQ_SNDMORE) == -1 ||
+	    zmq_send(zap, id, idl, ZMQ_SNDMORE) == -1 ||
+	    zmq_send(zap, ok ? "200" : "400", 3, ZMQ_SNDMORE) == -1 ||
+	    zmq_send(zap, "", 0, ZMQ_SNDMORE) == -1 ||
+	    zmq_send(zap, ok ? "bench" : "", ok ? 5 : 0, ZMQ_SNDMORE) == -1 ||
+	    zmq_send(zap, "", 0, 0) == -1)
+		return -1;
+	(void)ver;
+	return 0;
+}
+
+/* The echo side: binds, tells the parent its endpoint, echoes n+1
+ * messages (one warm-up), serving ZAP meanwhile. */
+static int
+zmq_echo(int wfd, const char *ssk, const uint8_t *ck, long n)
+{
+	void *ctx, *zap, *r;
+	char ep[128], id[256], buf[1 << 16];
+	size_t epl = sizeof(ep);
+	long done = 0;
+	int one = 1, il, bl;
+
+	if ((ctx = zmq_ctx_new()) == NULL ||
+	    (zap = zmq_socket(ctx, ZMQ_REP)) == NULL ||
+	    zmq_bind(zap, "inproc://zeromq.zap.01") != 0 ||
+	    (r = zmq_socket(ctx, ZMQ_ROUTER)) == NULL ||
+	    zmq_setsockopt(r, ZMQ_CURVE_SERVER, &one, sizeof(one)) != 0 ||
+	    zmq_setsockopt(r, ZMQ_CURVE_SECRETKEY, ssk, 40) != 0 ||
+	    zmq_bind(r, "tcp://127.0.0.1:*") != 0 ||
+	    zmq_getsockopt(r, ZMQ_LAST_ENDPOINT, ep, &epl) != 0)
+		return 1;
+	if (write(wfd, ep, strlen(ep) + 1) != (ssize_t)(strlen(ep) + 1))
+		return 1;
+	close(wfd);
+	while (done <= n) {
+		zmq_pollitem_t it[2] = { { zap, 0, ZMQ_POLLIN, 0 }, { r, 0, ZMQ_POLLIN, 0 } };
+		if (zmq_poll(it, 2, 30000) <= 0)
+			return 1;       /* the client is gone */
+		if ((it[0].revents & ZMQ_POLLIN) && zap_answer(zap, ck) != 0)
+			return 1;
+		if (!(it[1].revents & ZMQ_POLLIN))
+			continue;
+		if ((il = zmq_recv(r, id, sizeof(id), 0)) < 0 ||
+		    (bl = zmq_recv(r, buf, sizeof(buf), 0)) < 0 ||
+		    zmq_send(r, id, (size_t)il, ZMQ_SNDMORE) == -1 ||
+		    zmq_send(r, buf, (size_t)bl, 0) == -1)
+			return 1;
+		done++;
+	}
+	zmq_close(r);
+	zmq_close(zap);
+	zmq_ctx_term(ctx);
+	return 0;
+}
+
+static int
+cmd_zmq(int argc, char **argv)
+{
+	long n = opt_l(argc, argv, "--pings", 100), gap = opt_l(argc, argv, "--gap-ms", 20);
+	long bytes = opt_l(argc, argv, "--bytes", 1500), i;
+	char spk[41], ssk[41], cpk[41], csk[41], ep[128];
+	uint8_t ck[32];
+	void *ctx, *d;
+	double *lat;
+	char *buf;
+	int pfd[2], status, rc = 0;
+	ssize_t got;
+	pid_t pid;
+
+	if (n < 1 || gap < 0 || bytes < 1 || bytes > 65536)
+		die("zmq: --pings >= 1, --gap-ms >= 0, --bytes 1..65536%s", NULL);
+	if (zmq_curve_keypair(spk, ssk) != 0 || zmq_curve_keypair(cpk, csk) != 0 ||
+	    zmq_z85_decode(ck, cpk) == NULL)
+		die("zmq: CURVE keys%s", NULL);
+	if (pipe(pfd) != 0)
+		die("zmq: pipe%s", NULL);
+	if ((pid = fork()) < 0)
+		die("zmq: fork%s", NULL);
+	if (pid == 0) {
+		close(pfd[0]);
+		_exit(zmq_echo(pfd[1], ssk, ck, n));
+	}
+	close(pfd[1]);
+	memset(ep, 0, sizeof(ep));
+	got = read(pfd[0], ep, sizeof(ep) - 1);
+	close(pfd[0]);
+	if (got <= 0)
+		die("zmq: the echo server did not start%s", NULL);
+	if ((lat = calloc((size_t)n, sizeof(double))) == NULL ||
+	    (buf = malloc((size_t)bytes)) == NULL)
+		die("zmq: out of memory%s", NULL);
+	memset(buf, 'x', (size_t)bytes);
+	if ((ctx = zmq_ctx_new()) == NULL || (d = zmq_socket(ctx, ZMQ_DEALER)) == NULL ||
+	    zmq_setsockopt(d, ZMQ_CURVE_SERVERKEY, spk, 40) != 0 ||
+	    zmq_setsockopt(d, ZMQ_CURVE_PUBLICKEY, cpk, 40) != 0 ||
+	    zmq_setsockopt(d, ZMQ_CURVE_SECRETKEY, csk, 40) != 0 ||
+	    zmq_connect(d, ep) != 0)
+		die("zmq: cannot connect to %s", ep);
+	for (i = -1; i < n && rc == 0; i++) {      /* i = -1: warm-up */
+		zmq_pollitem_t it = { d, 0, ZMQ_POLLIN, 0 };
+		double a;
+		if (i >= 0)
+			sleep_us(gap * 1000);
+		a = now_s();
+		if (zmq_send(d, buf, (size_t)bytes, 0) == -1 ||
+		    zmq_poll(&it, 1, 10000) != 1 ||
+		    zmq_recv(d, buf, (size_t)bytes, 0) != (int)bytes)
+			rc = 1;
+		else if (i >= 0)
+			lat[i] = (now_s() - a) * 1000.0 / 2;
+	}
+	zmq_close(d);
+	zmq_ctx_term(ctx);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		rc = 1;
+	if (rc != 0)
+		die("zmq: a ping was not echoed%s", NULL);
+	qsort(lat, (size_t)n, sizeof(double), cmp_double);
+	printf("{\"test\":\"zmq\",\"pings\":%ld,\"gap_ms\":%ld,\"bytes\":%ld,"
+	    "\"oneway_ms_p50\":%.3f,\"oneway_ms_p99\":%.3f,\"hops4_ms\":%.3f}\n",
+	    n, gap, bytes, pct(lat, (size_t)n, 0.5), pct(lat, (size_t)n, 0.99),
+	    4 * pct(lat, (size_t)n, 0.5));
+	free(lat);
+	free(buf);
 	return 0;
 }
 
@@ -666,8 +833,19 @@ cmd_push(int argc, char **argv)
 		die("connect %s", ep);
 
 	ts_store *wst = NULL;
+	int ifd = -1;
 	if (watch && ts_store_open(&wst, watch, TS_STORE_RDONLY, 0, 0) != 0)
 		die("cannot open watched store %s", watch);
+	if (wst) {
+		/* Woken by the watched node's own writes (LMDB pwrite()s its
+		 * pages, meta page last), not by polling: a 0.2 ms poll loop
+		 * took CPU from the very daemons it timed. */
+		char dm[4096];
+		snprintf(dm, sizeof(dm), "%s/data.mdb", watch);
+		if ((ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
+		    inotify_add_watch(ifd, dm, IN_MODIFY) == -1)
+			die("inotify on %s", dm);
+	}
 
 	/* HELLO until WELCOME */
 	double t_hello = now_s();
@@ -710,7 +888,7 @@ cmd_push(int argc, char **argv)
 	size_t nlat = 0;
 	uint64_t watched = 0;         /* seq seen at the watched store (single origin) */
 	size_t wire_msgs_bytes = 0;
-	double t0 = now_s(), t_end = 0, last_poll = 0;
+	double t0 = now_s(), t_end = 0;
 	if (sent_at == NULL || lat == NULL)
 		die("oom%s", NULL);
 
@@ -744,12 +922,20 @@ cmd_push(int argc, char **argv)
 			nbatches++;
 			next += n;
 		}
-		/* replies */
-		zmq_pollitem_t pi = { d, 0, ZMQ_POLLIN, 0 };
+		/* Sleep until a reply, a write to the watched store, the next
+		 * envelope's due time, or WATCH_BACKSTOP_MS. */
+		zmq_pollitem_t pi[2] = { { d, 0, ZMQ_POLLIN, 0 }, { NULL, ifd, ZMQ_POLLIN, 0 } };
 		long tmo = 100;
-		if (rate > 0 || wst)
-			tmo = 0;
-		if (zmq_poll(&pi, 1, tmo) == 1) {
+		if (rate > 0 && next < es.n && nfl < window) {
+			double due = t0 + (double)(next - skip) / rate;
+			/* Rounded up: the send is timed when it happens. */
+			tmo = due > now ? (long)((due - now) * 1000.0) + 1 : 0;
+		}
+		if (wst && tmo > WATCH_BACKSTOP_MS)
+			tmo = WATCH_BACKSTOP_MS;
+		if (zmq_poll(pi, wst ? 2 : 1, tmo) == -1)
+			die("zmq_poll%s", NULL);
+		if (pi[0].revents & ZMQ_POLLIN) {
 			while (recv_msg(d, &m, &raw, ZMQ_DONTWAIT) == 0) {
 				if (m.type == TS_MSG_ACK) {
 					size_t f;
@@ -779,9 +965,11 @@ cmd_push(int argc, char **argv)
 				zmq_msg_close(&raw);
 			}
 		}
-		if (wst && now - last_poll >= 0.0002) {
+		if (wst) {
 			uint64_t s;
-			last_poll = now;
+			char ib[4096];
+			while (read(ifd, ib, sizeof(ib)) > 0)
+				;       /* drained: one look at the store covers them */
 			if (store_seq(wst, es.origin[0], &s) == 0 && s > watched) {
 				double at = now_s();
 				for (uint64_t q = watched + 1; q <= s; q++)
@@ -792,8 +980,6 @@ cmd_push(int argc, char **argv)
 		}
 		if (acked == es.n && t_end == 0)
 			t_end = now_s();
-		if (rate > 0 || wst)
-			sleep_us(100);
 	}
 	double t_done = now_s();
 	size_t sent = es.n - skip;
@@ -811,6 +997,8 @@ cmd_push(int argc, char **argv)
 	    pct(lat, nlat, 0.99), nlat ? lat[nlat - 1] : 0, t_done - t0);
 	if (wst)
 		ts_store_close(&wst);
+	if (ifd != -1)
+		close(ifd);
 	zmq_close(d);
 	zmq_ctx_term(ctx);
 	ts_buf_free(&all);
@@ -825,13 +1013,15 @@ main(int argc, char **argv)
 		die("sodium_init%s", NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2)
-		die("usage: tsbench crypto|lmdb|keygen|prefill|push|wait ...%s", NULL);
+		die("usage: tsbench crypto|lmdb|zmq|keygen|prefill|push|wait ...%s", NULL);
 	if (strcmp(argv[1], "crypto") == 0)
 		return cmd_crypto(argc, argv);
 	if (strcmp(argv[1], "lmdb") == 0)
 		return cmd_lmdb(argc, argv);
 	if (strcmp(argv[1], "keygen") == 0)
 		return cmd_keygen(argc, argv);
+	if (strcmp(argv[1], "zmq") == 0)
+		return cmd_zmq(argc, argv);
 	if (strcmp(argv[1], "prefill") == 0)
 		return cmd_prefill(argc, argv);
 	if (strcmp(argv[1], "push") == 0)
