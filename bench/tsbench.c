@@ -821,14 +821,17 @@ cmd_push(int argc, char **argv)
 	int64_t maxmsg = (int64_t)TS_MSG_MAX;
 	if (np == 0 || mine == NULL)
 		die("no keys for %s or its parent", as);
-	ts_z85_decode32(mine->curve_pk, cpk);
-	ts_z85_decode32(mine->curve_sk, csk);
-	zmq_setsockopt(d, ZMQ_LINGER, &linger, sizeof(linger));
-	zmq_setsockopt(d, ZMQ_SNDHWM, &hwm, sizeof(hwm));
-	zmq_setsockopt(d, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
-	zmq_setsockopt(d, ZMQ_CURVE_SERVERKEY, pk[np - 1]->curve_bin, 32);
-	zmq_setsockopt(d, ZMQ_CURVE_PUBLICKEY, cpk, 32);
-	zmq_setsockopt(d, ZMQ_CURVE_SECRETKEY, csk, 32);
+	if (ts_z85_decode32(mine->curve_pk, cpk) != 0 ||
+	    ts_z85_decode32(mine->curve_sk, csk) != 0)
+		die("bad CURVE key for %s in the keys/sec files", as);
+	if (ctx == NULL || d == NULL ||
+	    zmq_setsockopt(d, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+	    zmq_setsockopt(d, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0 ||
+	    zmq_setsockopt(d, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) != 0 ||
+	    zmq_setsockopt(d, ZMQ_CURVE_SERVERKEY, pk[np - 1]->curve_bin, 32) != 0 ||
+	    zmq_setsockopt(d, ZMQ_CURVE_PUBLICKEY, cpk, 32) != 0 ||
+	    zmq_setsockopt(d, ZMQ_CURVE_SECRETKEY, csk, 32) != 0)
+		die("zmq socket options: %s", zmq_strerror(zmq_errno()));
 	if (zmq_connect(d, ep) != 0)
 		die("connect %s", ep);
 
@@ -855,8 +858,10 @@ cmd_push(int argc, char **argv)
 	for (;;) {
 		zmq_pollitem_t pi = { d, 0, ZMQ_POLLIN, 0 };
 		ts_buf_reset(&tx);
-		ts_msg_hello(&tx, as, topo->version);
-		zmq_send(d, tx.buf, tx.len, 0);
+		if (ts_msg_hello(&tx, as, topo->version) != 0)
+			die("encode HELLO%s", NULL);
+		if (zmq_send(d, tx.buf, tx.len, 0) == -1)
+			die("send HELLO: %s", zmq_strerror(zmq_errno()));
 		if (zmq_poll(&pi, 1, 200) == 1 && recv_msg(d, &m, &raw, 0) == 0) {
 			if (m.type != TS_MSG_WELCOME)
 				die("expected WELCOME%s", NULL);
