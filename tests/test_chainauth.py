@@ -25,24 +25,20 @@ body's hash as prev.  Proves:
 
 import os
 import sys
-import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tslib  # noqa: E402
-from tslib import (TestFailure, wait_until, encode_body, seal, body_hash, split_env,  # noqa: E402
-                   decode_body, log_envelopes, read_keyfile)
+from tslib import (wait_until, encode_body, seal, body_hash, split_env,  # noqa: E402
+                   decode_body, log_envelopes)
 import msgpack  # noqa: E402
-import nacl.signing  # noqa: E402
-import zmq  # noqa: E402
 
 COMMUNE, PARENT, PERIOD = "03391", "109", "2025"
 ST = {"stored": 0, "held": 1, "sig": 3, "gap": 7}
 R = tslib.Runner("test_chainauth")
 tree = None
-sock = None
+child = None
 seed = None
-batch = [500]
 
 
 def metric(code, name):
@@ -59,24 +55,9 @@ def held(code):
     return out
 
 
-def recv(timeout):
-    if sock.poll(int(timeout * 1000 * tslib.TIME_SCALE)):
-        return msgpack.unpackb(sock.recv(), raw=False)
-    return None
-
-
 def push(envs):
-    """One PUSH; returns the ACK's statuses (ERRs are skipped)."""
-    batch[0] += 1
-    sock.send(msgpack.packb([1, 3, batch[0], list(envs)], use_bin_type=True))
-    deadline = time.monotonic() + 10 * tslib.TIME_SCALE
-    while time.monotonic() < deadline:
-        m = recv(max(0.0, deadline - time.monotonic()))
-        if m is None:
-            break
-        if m[:2] == [1, 4] and m[2] == batch[0]:
-            return m[3]
-    raise TestFailure("no ACK for batch %d within 10 s" % batch[0])
+    """One PUSH; returns the ACK's statuses (ERRs are kept in child.errs)."""
+    return child.push(envs, err_wait=0)
 
 
 def body(seq, prev, n):
@@ -85,26 +66,16 @@ def body(seq, prev, n):
 
 
 def setup():
-    global tree, sock, seed
+    global tree, child, seed
     tree = tslib.Tree(COMMUNE, name="chainauth")
     tree.start()
     tree.put(COMMUNE, PERIOD, "9", 10, 100)
     tree.wait_values(PARENT, PERIOD, {("9", ""): (10, 100)}, timeout=60)
     tree.stop(COMMUNE)
     R.check(not tree.alive(COMMUNE), "real commune daemon stopped; this script plays it")
-    ck = read_keyfile(os.path.join(tree.d(COMMUNE), "curve.key"))
-    sk = read_keyfile(os.path.join(tree.d(COMMUNE), "sign.key"))
-    seed = bytes.fromhex(sk["secret"])[:32]
-    if nacl.signing.SigningKey(seed).verify_key.encode() != tree.keys[COMMUNE][0]:
-        raise TestFailure("sign.key does not match keys.tsv")
-    sock = zmq.Context.instance().socket(zmq.DEALER)
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.curve_publickey = ck["public"].encode()
-    sock.curve_secretkey = ck["secret"].encode()
-    sock.curve_serverkey = tree.keys[PARENT][1].encode()
-    sock.connect("tcp://127.0.0.1:%d" % tree.port(PARENT))
-    sock.send(msgpack.packb([1, 1, COMMUNE, tree.topo_version], use_bin_type=True))
-    m = recv(10)
+    child = tslib.Child(tree, COMMUNE, PARENT, batch=500)
+    seed = child.seed
+    m = child.hello()
     R.check(isinstance(m, list) and m[:2] == [1, 2], "HELLO answered by WELCOME: %r" % (m,)[:80])
 
 
@@ -171,6 +142,6 @@ if R.run(setup):
     R.run(forged_newest)
     R.run(forged_not_linked)
     R.run(altered_signature_bytes)
-if sock is not None:
-    sock.close()
+if child is not None:
+    child.close()
 R.finish()

@@ -34,10 +34,9 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tslib  # noqa: E402
-from tslib import (TestFailure, wait_until, encode_body, seal, body_hash, split_env,  # noqa: E402
-                   decode_body, log_envelopes, read_keyfile, ZERO32)
+from tslib import (wait_until, encode_body, seal, body_hash, split_env,  # noqa: E402
+                   decode_body, log_envelopes, ZERO32)
 import msgpack  # noqa: E402
-import nacl.signing  # noqa: E402
 import zmq  # noqa: E402
 
 COMMUNE = "03391"
@@ -45,7 +44,6 @@ PARENT = "109"
 PERIOD = "2025"
 R = tslib.Runner("test_hostile")
 tree = None
-ctx = zmq.Context.instance()
 V1 = {("9", ""): (40, 50), ("14", ""): (12, 0)}
 V2 = {("9", ""): (45, 50), ("14", ""): (13, 0)}
 V3 = {("9", ""): (49, 50), ("14", ""): (15, 0)}
@@ -92,20 +90,10 @@ def setup():
 
 
 def dealer(public, secret, server):
-    s = ctx.socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.curve_publickey = public
-    s.curve_secretkey = secret
-    s.curve_serverkey = server
-    s.connect(endpoint())
-    return s
+    return tslib.dealer(public, secret, server, endpoint())
 
 
-def recv(s, timeout):
-    """One decoded message, or None after timeout seconds."""
-    if s.poll(int(timeout * 1000 * tslib.TIME_SCALE)):
-        return msgpack.unpackb(s.recv(), raw=False)
-    return None
+recv = tslib.recv_msg
 
 
 def unknown_key():
@@ -123,54 +111,9 @@ def unknown_key():
     R.check(tree.alive(PARENT), "109 still running")
 
 
-class Impostor:
+def Impostor():
     """The commune, played by us with its real keys."""
-
-    def __init__(self):
-        ck = read_keyfile(os.path.join(tree.d(COMMUNE), "curve.key"))
-        sk = read_keyfile(os.path.join(tree.d(COMMUNE), "sign.key"))
-        self.seed = bytes.fromhex(sk["secret"])[:32]
-        if nacl.signing.SigningKey(self.seed).verify_key.encode() != tree.keys[COMMUNE][0]:
-            raise TestFailure("sign.key does not match keys.tsv")
-        self.s = dealer(ck["public"].encode(), ck["secret"].encode(), tree.keys[PARENT][1].encode())
-        self.batch = 100
-        self.errs = []
-
-    def send(self, msg):
-        self.s.send(msgpack.packb(msg, use_bin_type=True))
-
-    def hello(self):
-        self.send([1, 1, COMMUNE, tree.topo_version])
-        m = recv(self.s, 10)
-        if not (isinstance(m, list) and len(m) >= 4 and m[:2] == [1, 2]):
-            raise TestFailure("expected WELCOME [1, 2, unit, held], got %r" % (m,))
-        return m
-
-    def push(self, envs):
-        """Send one PUSH; return the ACK statuses; ERRs go to self.errs."""
-        self.batch += 1
-        b = self.batch
-        self.send([1, 3, b, list(envs)])
-        deadline = time.monotonic() + 10 * tslib.TIME_SCALE
-        while time.monotonic() < deadline:
-            m = recv(self.s, max(0.0, deadline - time.monotonic()))
-            if m is None:
-                break
-            if m[:2] == [1, 4] and m[2] == b:
-                # ERRs may follow their ACK: collect what is already there
-                while True:
-                    e = recv(self.s, 0.3)
-                    if e is None:
-                        break
-                    if e[:2] == [1, 5]:
-                        self.errs.append(e)
-                return m[3]
-            if m[:2] == [1, 5]:
-                self.errs.append(m)
-        raise TestFailure("no ACK for batch %d within 10s (ERRs: %r)" % (b, self.errs[-3:]))
-
-    def close(self):
-        self.s.close()
+    return tslib.Child(tree, COMMUNE, PARENT)
 
 
 def snapshot():

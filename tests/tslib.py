@@ -384,6 +384,87 @@ def read_keys_tsv(path):
 _TREES = []
 
 
+def dealer(public, secret, server, endpoint):
+    """A CURVE DEALER (linger 0) connected to endpoint; keys as bytes (Z85)."""
+    import zmq
+    s = zmq.Context.instance().socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.curve_publickey = public
+    s.curve_secretkey = secret
+    s.curve_serverkey = server
+    s.connect(endpoint)
+    return s
+
+
+def recv_msg(s, timeout):
+    """One decoded link message from socket s, or None after timeout seconds."""
+    import msgpack
+    if s.poll(int(timeout * 1000 * TIME_SCALE)):
+        return msgpack.unpackb(s.recv(), raw=False)
+    return None
+
+
+class Child:
+    """Plays unit `code` towards its parent in `tree` with the unit's real
+    CURVE and signing keys (its own daemon must be stopped).  Messages are
+    the link's msgpack arrays [1, type, ...] (docs/PROTOCOL.md)."""
+
+    def __init__(self, tree, code, parent, batch=100):
+        import nacl.signing
+        ck = read_keyfile(os.path.join(tree.d(code), "curve.key"))
+        sk = read_keyfile(os.path.join(tree.d(code), "sign.key"))
+        self.seed = bytes.fromhex(sk["secret"])[:32]
+        if nacl.signing.SigningKey(self.seed).verify_key.encode() != tree.keys[code][0]:
+            raise TestFailure("%s: sign.key does not match keys.tsv" % code)
+        self.tree, self.code = tree, code
+        self.s = dealer(ck["public"].encode(), ck["secret"].encode(),
+                        tree.keys[parent][1].encode(),
+                        "tcp://127.0.0.1:%d" % tree.port(parent))
+        self.batch = batch
+        self.errs = []
+
+    def send(self, msg):
+        import msgpack
+        self.s.send(msgpack.packb(msg, use_bin_type=True))
+
+    def recv(self, timeout):
+        return recv_msg(self.s, timeout)
+
+    def hello(self):
+        """HELLO; returns the WELCOME [1, 2, unit, held]."""
+        self.send([1, 1, self.code, self.tree.topo_version])
+        m = self.recv(10)
+        if not (isinstance(m, list) and len(m) >= 4 and m[:2] == [1, 2]):
+            raise TestFailure("expected WELCOME [1, 2, unit, held], got %r" % (m,))
+        return m
+
+    def push(self, envs, err_wait=0.3):
+        """Send one PUSH; return the ACK's statuses.  ERRs go to self.errs,
+        including those that arrive within err_wait s after the ACK."""
+        self.batch += 1
+        b = self.batch
+        self.send([1, 3, b, list(envs)])
+        deadline = time.monotonic() + 10 * TIME_SCALE
+        while time.monotonic() < deadline:
+            m = self.recv(max(0.0, deadline - time.monotonic()))
+            if m is None:
+                break
+            if m[:2] == [1, 4] and m[2] == b:
+                while err_wait > 0:
+                    e = self.recv(err_wait)
+                    if e is None:
+                        break
+                    if e[:2] == [1, 5]:
+                        self.errs.append(e)
+                return m[3]
+            if m[:2] == [1, 5]:
+                self.errs.append(m)
+        raise TestFailure("no ACK for batch %d within 10s (ERRs: %r)" % (b, self.errs[-3:]))
+
+    def close(self):
+        self.s.close()
+
+
 class Tree:
     """A local tree made by tools/localtree in a fresh temp dir: the subtree
     of `unit` plus its ancestors.  Stopped and removed at exit."""
