@@ -1327,6 +1327,33 @@ lay_inline_fn(ts_txn *t, void *arg)
 	return ts_env_put(t, "I", 1, arg, LAY_BYTES);
 }
 
+/* Plant value v under env key R/1, reopen read-only: get and the walk
+ * must both say TS_ESTORE. */
+static void
+lay_bad_env(const uint8_t *v, size_t len, const char *what)
+{
+	uint8_t key[2 + 8] = { 'R', 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+	struct lay_walk w;
+	ts_store *s = NULL;
+	ts_txn *t = NULL;
+	ts_bytes got;
+
+	CHECK_EQ_INT(raw_put(path("lay"), "env", key, sizeof(key), v, len), 0,
+	    "plant a %s", what);
+	CHECK_EQ_INT(ts_store_open(&s, path("lay"), TS_STORE_RDONLY, 0, 0), 0,
+	    "reopen read-only");
+	if (s != NULL && ts_store_read_begin(s, &t) == 0) {
+		CHECK_EQ_INT(ts_env_get(t, "R", 1, &got), TS_ESTORE,
+		    "%s -> ESTORE", what);
+		memset(&w, 0, sizeof(w));
+		w.origin[0] = 'R';
+		CHECK_EQ_INT(ts_env_each(t, "R", lay_cb, &w), TS_ESTORE,
+		    "the walk meets the %s -> ESTORE", what);
+		ts_store_read_end(&t);
+	}
+	ts_store_close(&s);
+}
+
 static void
 test_env_layout(void)
 {
@@ -1419,29 +1446,27 @@ test_env_layout(void)
 
 	/* A truncated reference, then one to a record envlog lacks:
 	 * TS_ESTORE from get and from the walk, never garbage. */
-	key[0] = 'R';
-	CHECK_EQ_INT(raw_put(path("lay"), "env", key, sizeof(key), short_ref,
-	    sizeof(short_ref)), 0, "plant a truncated reference");
-	CHECK_EQ_INT(ts_store_open(&s, path("lay"), TS_STORE_RDONLY, 0, 0), 0,
-	    "reopen read-only");
-	if (s != NULL && ts_store_read_begin(s, &t) == 0) {
-		CHECK_EQ_INT(ts_env_get(t, "R", 1, &got), TS_ESTORE,
-		    "truncated reference -> ESTORE");
-		memset(&w, 0, sizeof(w));
-		w.origin[0] = 'R';
-		CHECK_EQ_INT(ts_env_each(t, "R", lay_cb, &w), TS_ESTORE,
-		    "the walk meets it -> ESTORE");
-		ts_store_read_end(&t);
-	}
-	ts_store_close(&s);
-	CHECK_EQ_INT(raw_put(path("lay"), "env", key, sizeof(key), missing_ref,
-	    sizeof(missing_ref)), 0, "plant a reference to a missing record");
-	CHECK_EQ_INT(ts_store_open(&s, path("lay"), TS_STORE_RDONLY, 0, 0), 0,
-	    "reopen read-only");
-	if (s != NULL && ts_store_read_begin(s, &t) == 0) {
-		CHECK_EQ_INT(ts_env_get(t, "R", 1, &got), TS_ESTORE,
-		    "reference to a missing envlog record -> ESTORE");
-		ts_store_read_end(&t);
+	lay_bad_env(short_ref, sizeof(short_ref), "truncated reference");
+	lay_bad_env(missing_ref, sizeof(missing_ref),
+	    "reference to a missing envlog record");
+
+	/* An envlog key that is not 8 bytes (sorting last): the next put
+	 * fails with TS_ESTORE and stores nothing. */
+	memset(key, 0xff, 9);
+	CHECK_EQ_INT(raw_put(path("lay"), "envlog", key, 9, "x", 1), 0,
+	    "plant a 9-byte envlog key");
+	CHECK_EQ_INT(ts_store_open(&s, path("lay"), 0, 0, 0), 0, "reopen");
+	if (s != NULL) {
+		b[1] = 0x66;
+		CHECK_EQ_INT(ts_store_write(s, lay_inline_fn, b), TS_ESTORE,
+		    "a put after a malformed envlog key -> ESTORE");
+		ok = ts_store_read_begin(s, &t) == 0;
+		if (ok) {
+			ok = ts_env_get(t, "I", 1, &got) == 0 &&
+			    got.len == sizeof(b) && got.p[1] == 0x55;
+			ts_store_read_end(&t);
+		}
+		CHECK(ok, "... and nothing of it was stored (the old envelope stays)");
 	}
 	ts_store_close(&s);
 }
