@@ -126,21 +126,10 @@ def port_free(port):
     return localtree.port_free(port)
 
 
-def _ephemeral_low():
-    """Lowest port the kernel hands out as a connection's source port."""
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            return int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
-
-
-# Listening ports are chosen BELOW the ephemeral range: a port inside it
-# can be taken at any moment as the source port of some connection (our
-# own communes connecting to their parents), and a daemon's bind then
-# fails with "Address already in use" (seen in CI).
+# Listening ports are chosen BELOW the ephemeral range (localtree's
+# ephemeral_low says why).
 PORT_LO = 20000
-PORT_HI = max(PORT_LO + 1000, min(32000, _ephemeral_low() - 1))
+PORT_HI = max(PORT_LO + 1000, min(32000, localtree.ephemeral_low() - 1))
 
 
 def free_port_range(n, lo=PORT_LO, hi=PORT_HI, tries=200):
