@@ -1168,7 +1168,7 @@ int
 ts_env_put(ts_txn *t, const char *origin, uint64_t seq,
     const uint8_t *env, size_t len)
 {
-	uint8_t key[TS_CODE_MAX + 1 + 8], ref[ENV_REF_LEN];
+	uint8_t key[TS_CODE_MAX + 1 + 8], ref[ENV_REF_LEN], lkey[8];
 	MDB_val k, v;
 	uint64_t id = 0;
 	unsigned lflags = MDB_APPEND;
@@ -1204,8 +1204,8 @@ ts_env_put(ts_txn *t, const char *origin, uint64_t seq,
 			return rc;
 	} else if (mrc != 0)
 		return store_err(t, "env put", mrc);
-	put_be64(ref, id);
-	if ((rc = db_put(t, DB_ENVLOG, ref, 8, env, len, lflags,
+	put_be64(lkey, id);
+	if ((rc = db_put(t, DB_ENVLOG, lkey, sizeof(lkey), env, len, lflags,
 	    "envlog put")) != 0)
 		return rc;
 	if (lflags == MDB_APPEND)
