@@ -53,7 +53,7 @@ install_signals(struct node *n)
 	return 0;
 }
 
-/* The deadline rule lives with its config keys (node/config.c). */
+/* The deadline rule lives with its config keys (common/config.c). */
 uint64_t
 node_deadline_ms(const struct node *n, const char *period, int child_level)
 {

@@ -14,7 +14,7 @@
 
 #include <sodium.h>
 
-#include "mpread.h"
+#include "tiersync/mpread.h"
 
 #define BODY_FIELDS	12
 #define COMP_FIELDS	6

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mpread.h"
+#include "tiersync/mpread.h"
 
 #define HELD_MIN	38	/* 93 a1 X 01 c4 20 <32>                  */
 #define ENV_MIN		2	/* c4 00                                  */

@@ -9,7 +9,7 @@
  */
 #include <string.h>
 
-#include "mpread.h"
+#include "tiersync/mpread.h"
 
 void
 ts_mpr_init(ts_mpr *c, const uint8_t *p, size_t len)

@@ -13,7 +13,7 @@
 #include <sodium.h>
 
 #include "tap.h"
-#include "mpread.h"
+#include "tiersync/mpread.h"
 #include "tiersync/proto.h"
 
 /* ---- golden vectors: output of tools/golden-proto.py ------------------ */

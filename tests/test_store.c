@@ -1,5 +1,5 @@
 /*
- * Tests for node/store.c: round trips, iteration order, abort, read-only
+ * Tests for store/store.c: round trips, iteration order, abort, read-only
  * use, map growth and its limit, stale reader slots, MAP_RESIZED.
  */
 #include <sys/stat.h>

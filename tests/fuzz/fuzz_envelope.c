@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "mpread.h"
+#include "tiersync/mpread.h"
 #include "tiersync/proto.h"
 
 static void
