@@ -1,5 +1,6 @@
 /* Tiny log module after OpenBSD's log.c: see include/tiersync/log.h. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,24 @@
 static int log_syslog;
 static int log_verbose;
 static const char *log_ident = "tiersync";
+/* Which node speaks (its unit code), and by whose clock: the simulator
+ * runs many nodes in one process on a virtual clock. */
+static char log_tag[32];
+static uint64_t (*log_clock)(void *);
+static void *log_clock_ctx;
+
+void
+log_set_tag(const char *tag)
+{
+	snprintf(log_tag, sizeof(log_tag), "%s", tag != NULL ? tag : "");
+}
+
+void
+log_set_clock(uint64_t (*wall_ms)(void *ctx), void *ctx)
+{
+	log_clock = wall_ms;
+	log_clock_ctx = ctx;
+}
 
 void
 log_init(const char *ident, int to_syslog, int verbose)
@@ -44,11 +63,17 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno)
 		struct timespec ts;
 		struct tm tm;
 		char when[32];
-		clock_gettime(CLOCK_REALTIME, &ts);
+		if (log_clock != NULL) {
+			uint64_t ms = log_clock(log_clock_ctx);
+			ts.tv_sec = (time_t)(ms / 1000);
+			ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+		} else
+			clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ldZ %s[%s]: %s\n", when, ts.tv_nsec / 1000000,
-		    log_ident, pri == LOG_ERR ? "error" : pri == LOG_WARNING ? "warn" :
+		fprintf(stderr, "%s.%03ldZ %s%s%s[%s]: %s\n", when, ts.tv_nsec / 1000000,
+		    log_ident, log_tag[0] ? " " : "", log_tag,
+		    pri == LOG_ERR ? "error" : pri == LOG_WARNING ? "warn" :
 		    pri == LOG_INFO ? "info" : "debug", msg);
 	}
 	errno = saved;
