@@ -7,6 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
+#include "tiersync/identity.h"
 #include "tiersync/topology.h"
 #include "tap.h"
 
@@ -426,6 +429,37 @@ bad_keys(const char *text, int line, const char *words, const char *what)
 	ts_keys_free(&k);
 }
 
+/* A rotation can leave more than four lines for one unit: the newest
+ * is the last valid one (the daemon once took the fourth). */
+static void
+test_keys_newest(void)
+{
+	ts_identity id[6];
+	char text[4096], err[512], hex[2 * TS_SIGN_PK_LEN + 1];
+	size_t len = 0, i;
+	ts_keys *k = NULL;
+	const ts_key *kp;
+
+	CHECK(sodium_init() >= 0, "libsodium");
+	for (i = 0; i < 6; i++) {
+		CHECK(ts_identity_generate(&id[i]) == 0, "identity %zu", i);
+		ts_to_hex(id[i].sign_pk, TS_SIGN_PK_LEN, hex);
+		/* line 6 expired long ago: never the newest */
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "P1\t%s\t%s%s\n", hex, id[i].curve_pk, i == 5 ? "\t1" : "");
+	}
+	CHECK(ts_keys_parse(&k, "keys.txt", text, len, err, sizeof(err)) == 0,
+	    "six keys of one unit parse: %s", err);
+	CHECK_EQ_INT(ts_keys_sign_for(k, "P1", 1000, NULL, 0), 5, "five valid");
+	kp = ts_keys_newest_for(k, "P1", 1000);
+	CHECK(kp != NULL && strcmp(kp->curve_pk, id[4].curve_pk) == 0,
+	    "the newest valid key is the fifth line, not the fourth");
+	CHECK(ts_keys_newest_for(k, "P2", 1000) == NULL, "unknown unit: none");
+	ts_keys_free(&k);
+	for (i = 0; i < 6; i++)
+		ts_identity_wipe(&id[i]);
+}
+
 static void
 test_keys(void)
 {
@@ -546,5 +580,6 @@ main(void)
 	test_fixtures();
 	test_memory();
 	test_keys();
+	test_keys_newest();
 	return ts_test_done();
 }

@@ -453,3 +453,21 @@ ts_keys_by_curve(const ts_keys *k, const uint8_t pk[32], uint64_t now_s)
 			return &k->keys[i];
 	return NULL;
 }
+
+const ts_key *
+ts_keys_newest_for(const ts_keys *k, const char *code, uint64_t now_s)
+{
+	size_t n = ts_keys_sign_for(k, code, now_s, NULL, 0);
+	const ts_key *last = NULL;
+	size_t i;
+
+	if (n == 0)
+		return NULL;
+	/* Keys of one unit are sorted by line: the newest valid is the
+	 * last one sign_for would list, however many there are. */
+	for (i = 0; i < k->nkeys; i++)
+		if (strcmp(k->keys[i].code, code) == 0 &&
+		    key_valid(&k->keys[i], now_s))
+			last = &k->keys[i];
+	return last;
+}

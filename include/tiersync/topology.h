@@ -83,6 +83,9 @@ void ts_keys_free(ts_keys **k);
  * Returns the number found; fills at most max into out (pointers into k). */
 size_t ts_keys_sign_for(const ts_keys *k, const char *code, uint64_t now_s,
                         const ts_key **out, size_t max);
+/* The newest (last in the file) of code's keys valid at now_s, or NULL:
+ * during a rotation overlap the new line is the one to connect with. */
+const ts_key *ts_keys_newest_for(const ts_keys *k, const char *code, uint64_t now_s);
 /* The unit whose CURVE public key (binary) is pk and valid at now_s. */
 const ts_key *ts_keys_by_curve(const ts_keys *k, const uint8_t pk[32], uint64_t now_s);
 
