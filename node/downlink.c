@@ -1,5 +1,6 @@
 /*
- * Downlink: the ROUTER socket children connect to (CURVE server).
+ * Downlink: what the children send (over the transport's ROUTER socket,
+ * a CURVE server behind the ZAP handler; n->io.down_send answers).
  *
  * Sessions are keyed by ZeroMQ routing id; a reconnect gets a new id and
  * so must HELLO again.  The sender of every message is the User-Id that
@@ -14,59 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <zmq.h>
 
 #include "tiersync/log.h"
 #include "node.h"
 
-int
-downlink_init(struct node *n)
-{
-	uint8_t sk[32];
-	int one = 1, linger = 0;
-	/* ZMTP greeting + CURVE handshake take 5 one-way trips: on a link
-	 * with 2 s +- 1 s of delay (a mountain commune) that is 10-15 s, so
-	 * a fixed 10 s limit locked such children out for good.  Allow as
-	 * long as this node lets a link stay silent, 4 x dead_ms (20 s by
-	 * default), never less than 10 s. */
-	int hs = n->cfg.dead_ms > 2500 ? 4 * n->cfg.dead_ms : 10000;
-	int64_t maxmsg = (int64_t)TS_MSG_MAX;
-
-	if (ts_z85_decode32(n->id.curve_sk, sk) != 0) {
-		log_warnx("downlink: bad CURVE secret key");
-		return -1;
-	}
-	if ((n->router = zmq_socket(n->zctx, ZMQ_ROUTER)) == NULL ||
-	    zmq_setsockopt(n->router, ZMQ_LINGER, &linger, sizeof(linger)) == -1 ||
-	    zmq_setsockopt(n->router, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) == -1 ||
-	    /* Oversized frames are dropped by libzmq before we allocate. */
-	    zmq_setsockopt(n->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) == -1 ||
-	    /* A peer that connects and never finishes the handshake (raw
-	     * TCP flood) is dropped after this long. */
-	    zmq_setsockopt(n->router, ZMQ_HANDSHAKE_IVL, &hs, sizeof(hs)) == -1 ||
-	    zmq_setsockopt(n->router, ZMQ_CURVE_SERVER, &one, sizeof(one)) == -1 ||
-	    zmq_setsockopt(n->router, ZMQ_CURVE_SECRETKEY, sk, 32) == -1 ||
-	    zmq_setsockopt(n->router, ZMQ_ZAP_DOMAIN, "tiersync", 8) == -1) {
-		log_warnx("downlink: socket setup: %s", zmq_strerror(zmq_errno()));
-		memset(sk, 0, sizeof(sk));
-		return -1;
-	}
-	memset(sk, 0, sizeof(sk));
-	if (zmq_bind(n->router, n->cfg.listen) == -1) {
-		log_warnx("downlink: bind %s: %s", n->cfg.listen, zmq_strerror(zmq_errno()));
-		return -1;
-	}
-	return 0;
-}
-
 void
 downlink_close(struct node *n)
 {
-	if (n->router != NULL && zmq_close(n->router) == -1)
-		log_warnx("downlink: zmq_close: %s", zmq_strerror(zmq_errno()));
-	n->router = NULL;
 	free(n->peers);
 	n->peers = NULL;
 	free(n->anchor);
@@ -156,18 +111,6 @@ downlink_tick(struct node *n, uint64_t now)
 		} else
 			i++;
 	}
-}
-
-void
-downlink_zmq_send(struct node *n, const void *rid, size_t rid_len,
-    const uint8_t *p, size_t len)
-{
-	if (zmq_send(n->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
-	    zmq_send(n->router, p, len, ZMQ_DONTWAIT) == -1) {
-		/* EHOSTUNREACH: the child went away; it will HELLO again. */
-		log_debug("downlink: send: %s", zmq_strerror(zmq_errno()));
-	} else
-		node_wire_dump(n, p, len);
 }
 
 static void
@@ -615,7 +558,7 @@ group_fn(ts_txn *t, void *arg)
 				    e->v.origin[0] ? e->v.origin : "?",
 				    (unsigned long long)e->v.seq,
 				    ts_status_name(e->v.status), e->v.reason);
-				if ((rc = ts_audit_put(t, line)) != 0)
+				if ((rc = ts_audit_put(t, node_wall(g->n), line)) != 0)
 					return rc;
 			}
 		}
@@ -925,27 +868,6 @@ decode_or_err(struct node *n, const void *rid, size_t rid_len, int sender,
 	return 0;
 }
 
-/* One message from an authenticated child (the simulator's entry; the
- * daemon goes through downlink_on_readable, which groups PUSHes). */
-void
-downlink_on_msg(struct node *n, const void *rid, size_t rid_len, int sender,
-    const uint8_t *data, size_t len)
-{
-	ts_msg m;
-	struct peer *p;
-
-	if (decode_or_err(n, rid, rid_len, sender, data, len, &m) != 0)
-		return;
-	p = session_of(n, rid, rid_len);
-	if (m.type == TS_MSG_PUSH && p != NULL && p->helloed) {
-		struct push_job j = { .rid = rid, .rid_len = rid_len,
-		    .sender = sender, .m = &m };
-		push_group(n, &j, 1, 0);
-	} else
-		dispatch(n, rid, rid_len, sender, &m, p);
-	ts_msg_clear(&m);
-}
-
 /*
  * Is the CURVE key this connection authenticated with still valid?  ZAP
  * checks keys only at the handshake; after a revocation (keys file
@@ -956,17 +878,15 @@ downlink_on_msg(struct node *n, const void *rid, size_t rid_len, int sender,
  * handshake is refused by ZAP.
  */
 static int
-conn_key_valid(struct node *n, zmq_msg_t *body, int sender, const void *rid,
+conn_key_valid(struct node *n, const uint8_t *pk, int sender, const void *rid,
     size_t rid_len)
 {
-	const char *z85 = zmq_msg_gets(body, "X-Curve-Key");
 	const ts_key *k;
 	struct peer *p;
-	uint8_t pk[32];
+	char z85[TS_CURVE_Z85_LEN + 1];
 	uint64_t now = node_mono(n);
 
-	if (z85 == NULL || strlen(z85) != TS_CURVE_Z85_LEN ||
-	    ts_z85_decode32(z85, pk) != 0)
+	if (pk == NULL)
 		return 1;           /* admitted by ZAP; nothing more to check */
 	/* The keys file can list the whole country: look the key up once
 	 * a second per session and after every reload, not per message. */
@@ -986,6 +906,7 @@ conn_key_valid(struct node *n, zmq_msg_t *body, int sender, const void *rid,
 	if (p == NULL && (p = peer_add(n, rid, rid_len, sender)) == NULL)
 		return 0;
 	if (!p->revoked) {
+		ts_z85_encode32(pk, z85);
 		log_warnx("downlink: CURVE key %s of %s is revoked or expired: "
 		    "session dropped", z85, n->topo->units[sender].code);
 		p->revoked = 1;
@@ -997,117 +918,74 @@ conn_key_valid(struct node *n, zmq_msg_t *body, int sender, const void *rid,
 	return 0;
 }
 
-#define DRAIN_MAX 64
-
-struct drained {
-	zmq_msg_t rid, body;
-	int       sender;
-	ts_msg    m;
-};
-
 /* Commit the PUSHes gathered so far as one group. */
 static void
-flush_pushes(struct node *n, struct push_job *jobs, size_t *njobs)
+flush_pushes(struct node *n, struct push_job *jobs, size_t *njobs, int lazy)
 {
 	if (*njobs > 0)
-		push_group(n, jobs, *njobs, 1);
+		push_group(n, jobs, *njobs, lazy);
 	*njobs = 0;
 }
 
 /*
- * Drain up to DRAIN_MAX messages (bounded, so one busy child cannot
- * starve timers), then handle them in arrival order.  Consecutive PUSHes
- * — from any children — are judged and stored in ONE write txn: at fan-in
- * or under load the cost of a durable commit is shared by every batch
- * that arrived meanwhile, instead of queueing one fsync per batch.  Any
- * other message first flushes the PUSHes before it, so per-connection
- * order is kept.
+ * Messages drained by the transport in one go, in arrival order.
+ * Consecutive PUSHes — from any children — are judged and stored in ONE
+ * write txn: at fan-in or under load the cost of a durable commit is
+ * shared by every batch that arrived meanwhile, instead of queueing one
+ * fsync per batch.  Any other message first flushes the PUSHes before
+ * it, so per-connection order is kept.
  */
 void
-downlink_on_readable(struct node *n)
+downlink_on_batch(struct node *n, const struct node_inmsg *in, size_t k,
+    int lazy)
 {
-	struct drained *d;
-	struct push_job jobs[DRAIN_MAX];
-	size_t nd = 0, njobs = 0, k;
+	struct push_job *jobs;
+	ts_msg *m;
+	size_t njobs = 0, i;
 
-	if ((d = calloc(DRAIN_MAX, sizeof(*d))) == NULL)
+	if (k == 0)
 		return;
-	while (nd < DRAIN_MAX) {
-		struct drained *x = &d[nd];
+	jobs = calloc(k, sizeof(*jobs));
+	m = calloc(k, sizeof(*m));
+	if (jobs == NULL || m == NULL) {
+		/* Nothing answered: the children's windows time out and
+		 * they resend. */
+		log_warnx("downlink: out of memory for %zu messages", k);
+		free(jobs);
+		free(m);
+		return;
+	}
+	for (i = 0; i < k; i++) {
+		const struct node_inmsg *x = &in[i];
+		struct peer *p;
 
-		if (zmq_msg_init(&x->rid) == -1)
-			break;
-		if (zmq_msg_recv(&x->rid, n->router, ZMQ_DONTWAIT) == -1) {
-			if (zmq_errno() != EAGAIN)
-				log_warnx("downlink: recv: %s", zmq_strerror(zmq_errno()));
-			zmq_msg_close(&x->rid);
-			break;
-		}
-		if (!zmq_msg_more(&x->rid) || zmq_msg_init(&x->body) == -1) {
-			zmq_msg_close(&x->rid);
+		if (x->frames != 1) {
+			flush_pushes(n, jobs, &njobs, lazy);
+			send_err(n, x->rid, x->rid_len, TS_ST_MALFORMED,
+			    "one frame per message", "", 0);
 			continue;
-		}
-		if (zmq_msg_recv(&x->body, n->router, 0) == -1) {
-			zmq_msg_close(&x->rid);
-			zmq_msg_close(&x->body);
-			continue;
-		}
-		if (zmq_msg_more(&x->body)) {
-			/* One frame per message: drain and refuse the rest. */
-			zmq_msg_t y;
-			if (zmq_msg_init(&y) == 0) {
-				while (zmq_msg_recv(&y, n->router, 0) != -1)
-					if (!zmq_msg_more(&y))
-						break;
-				zmq_msg_close(&y);
-			}
-			send_err(n, zmq_msg_data(&x->rid), zmq_msg_size(&x->rid),
-			    TS_ST_MALFORMED, "one frame per message", "", 0);
-			goto drop;
-		}
-		{
-			/* The sender is who ZAP says the CURVE key belongs
-			 * to, never what the message claims. */
-			const char *uid = zmq_msg_gets(&x->body, "User-Id");
-			x->sender = uid != NULL ? ts_topo_find(n->topo, uid) : -1;
 		}
 		if (x->sender < 0) {
 			log_warnx("downlink: message without an authenticated unit");
-			goto drop;
-		}
-		if (!conn_key_valid(n, &x->body, x->sender, zmq_msg_data(&x->rid),
-		    zmq_msg_size(&x->rid)))
-			goto drop;
-		nd++;
-		continue;
-drop:
-		zmq_msg_close(&x->rid);
-		zmq_msg_close(&x->body);
-	}
-
-	for (k = 0; k < nd; k++) {
-		struct drained *x = &d[k];
-		const void *rid = zmq_msg_data(&x->rid);
-		size_t rid_len = zmq_msg_size(&x->rid);
-		struct peer *p;
-
-		if (decode_or_err(n, rid, rid_len, x->sender, zmq_msg_data(&x->body),
-		    zmq_msg_size(&x->body), &x->m) != 0)
-			continue;
-		p = session_of(n, rid, rid_len);
-		if (x->m.type == TS_MSG_PUSH && p != NULL && p->helloed) {
-			jobs[njobs++] = (struct push_job){ .rid = rid,
-			    .rid_len = rid_len, .sender = x->sender, .m = &x->m };
 			continue;
 		}
-		flush_pushes(n, jobs, &njobs);
-		dispatch(n, rid, rid_len, x->sender, &x->m, p);
+		if (!conn_key_valid(n, x->curve_pk, x->sender, x->rid, x->rid_len))
+			continue;
+		if (decode_or_err(n, x->rid, x->rid_len, x->sender, x->data,
+		    x->len, &m[i]) != 0)
+			continue;
+		p = session_of(n, x->rid, x->rid_len);
+		if (m[i].type == TS_MSG_PUSH && p != NULL && p->helloed) {
+			jobs[njobs++] = (struct push_job){ .rid = x->rid,
+			    .rid_len = x->rid_len, .sender = x->sender, .m = &m[i] };
+			continue;
+		}
+		flush_pushes(n, jobs, &njobs, lazy);
+		dispatch(n, x->rid, x->rid_len, x->sender, &m[i], p);
 	}
-	flush_pushes(n, jobs, &njobs);
-	for (k = 0; k < nd; k++) {
-		ts_msg_clear(&d[k].m);
-		zmq_msg_close(&d[k].rid);
-		zmq_msg_close(&d[k].body);
-	}
-	free(d);
+	flush_pushes(n, jobs, &njobs, lazy);
+	for (i = 0; i < k; i++)
+		ts_msg_clear(&m[i]);
+	free(m);
+	free(jobs);
 }

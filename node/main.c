@@ -7,6 +7,7 @@
 #include "tiersync/config.h"
 #include "tiersync/log.h"
 #include "node.h"
+#include "transport.h"
 
 static void
 usage(void)
@@ -51,6 +52,5 @@ main(int argc, char *argv[])
 		n.cfg.verbose = verbose;
 	log_init("tiersyncd", strcmp(n.cfg.log, "syslog") == 0, n.cfg.verbose);
 	snprintf(n.confpath, sizeof(n.confpath), "%s", conf);
-	n.checkonly = checkonly;
-	return daemon_run(&n) == 0 ? 0 : 1;
+	return daemon_run(&n, checkonly) == 0 ? 0 : 1;
 }

@@ -1,14 +1,24 @@
 /*
- * tiersyncd internals.  One struct node holds the whole state of a
- * running node; each concern lives in its own file:
- *   daemon.c   poll loop, timers, signals       (daemon_*)
- *   uplink.c   DEALER to the parent             (uplink_*)
- *   downlink.c ROUTER for the children          (downlink_*)
- *   zap.c      ZAP handler for CURVE keys       (zap_*)
- *   rollup.c   own report = own + children      (rollup_*)
- *   control.c  tierctl requests                 (control_*)
- * Everything runs on one thread: the store has one writer, and LMDB
- * txns never cross a poll iteration.
+ * The node core: tiersyncd's whole logic, with no socket, clock or
+ * randomness of its own.  Events come in through the entry points below
+ * (messages from children and from the parent, ZAP requests, control
+ * requests, timer ticks, idle); effects go out through struct node_io
+ * (send to the parent or a child, open/close the parent link) and the
+ * store (ts_store_write_ex: the group commit, lazy or durable; the ACKs
+ * that wait for durability are held here, not in the transport).
+ *
+ *   core.c      node-wide: identity in the store, keys reload, ticks
+ *   downlink.c  what children send: checks, group commit, held ACKs
+ *   uplink.c    what goes to the parent: outbox, window, ACKs, dead letters
+ *   zap.c       which CURVE keys may connect (the decision only)
+ *   rollup.c    own report = own values + children's latest
+ *   control.c   tierctl's requests (put, replace, reload)
+ *
+ * Two drivers run the same entry points: the daemon (daemon.c: start-up;
+ * transport.c: ZeroMQ sockets and the poll loop, the only code that
+ * calls ZeroMQ) and the simulator (tests/sim.c: a virtual clock and a
+ * seeded fake network).  Everything runs on one thread; LMDB txns never
+ * span two events.
  */
 #ifndef TIERSYNC_NODE_H
 #define TIERSYNC_NODE_H
@@ -58,21 +68,49 @@ struct peer {              /* a child's session, keyed by routing id     */
 
 /*
  * The node's outside world.  The daemon plugs in ZeroMQ and the real
- * clocks (daemon.c, uplink.c, downlink.c); the simulator (tests/sim.c)
- * plugs in a seeded fake network and a virtual clock, and drives the
- * same logic through uplink_on_msg / downlink_on_msg / *_tick.
+ * clocks (transport.c); the simulator (tests/sim.c) plugs in a seeded
+ * fake network and a virtual clock.  The core calls nothing else that
+ * depends on the world outside its store.
  */
 struct node;
 struct node_io {
 	void     *ctx;
 	uint64_t (*wall_ms)(void *ctx);         /* ms since the epoch        */
 	uint64_t (*mono_ms)(void *ctx);         /* monotonic ms              */
+	uint64_t (*random)(void *ctx);          /* uniform 64 bits (jitter)  */
 	int      (*up_open)(struct node *n);    /* connect to the parent     */
 	void     (*up_close)(struct node *n);   /* drop that connection      */
 	/* 0 = handed to the transport, -1 = not sent (link not up) */
 	int      (*up_send)(struct node *n, const uint8_t *p, size_t len);
 	void     (*down_send)(struct node *n, const void *rid, size_t rid_len,
 	                      const uint8_t *p, size_t len);
+};
+
+/* One message from a child's connection, as the transport received it.
+ * Everything is borrowed for the call only. */
+struct node_inmsg {
+	const void    *rid;       /* routing id of the connection          */
+	size_t         rid_len;
+	int            sender;    /* topology index ZAP admitted (User-Id); -1 none */
+	const uint8_t *curve_pk;  /* the connection's CURVE key (32 bytes), NULL unknown */
+	const uint8_t *data;      /* the first frame                        */
+	size_t         len;
+	int            frames;    /* frames in the message; only 1 is valid */
+};
+
+/* A ZAP request (RFC 27) as the transport read it, and the answer. */
+struct zap_req {
+	int            nframes;   /* frames in the request                  */
+	const uint8_t *version;   size_t version_len;
+	const char    *address;   /* peer address, for the log ("" if none) */
+	const uint8_t *mechanism; size_t mechanism_len;
+	const uint8_t *curve_pk;  /* 32 bytes, NULL if the frame is not     */
+};
+struct zap_rep {
+	char status[4];           /* "200" or "400"                         */
+	char text[64];
+	char user[TS_CODE_MAX + 1];          /* the child's unit code (User-Id) */
+	char curve_z85[TS_CURVE_Z85_LEN + 1]; /* metadata X-Curve-Key; "" none */
 };
 
 struct counters {
@@ -94,11 +132,8 @@ struct node {
 	int         has_parent;
 	ts_identity id;
 	ts_store   *st;
-	void       *zctx;
 
 	/* downlink */
-	void       *router;
-	void       *zap;
 	struct peer *peers;
 	size_t      npeers, peers_cap;
 	int        *anchor;                  /* per unit, -1; downlink.c   */
@@ -109,7 +144,6 @@ struct node {
 	uint64_t    held_since;              /* mono ms of the oldest      */
 
 	/* uplink */
-	void       *dealer;
 	int         up_state;
 	uint8_t     parent_curve[32];
 	uint64_t    up_last_rx, up_last_tx, up_next_try, up_backoff;
@@ -124,14 +158,9 @@ struct node {
 	size_t      nacked, acked_cap;
 	uint64_t    acked_first, acked_wall; /* mono ms of the oldest; wall */
 
-	/* control */
-	void       *ctl;
-	char        ctl_path[TS_PATH_MAX + 32];
-
 	/* rollup debounce (mono ms; 0 = nothing dirty) */
 	uint64_t    dirty_first, dirty_last;
 
-	int         checkonly;
 	struct node_io io;
 	volatile int stop;
 	volatile int reload;
@@ -141,35 +170,71 @@ struct node {
 	 * n_zap_denied by the next PUSH txn or a small periodic txn. */
 	uint64_t    zap_flushed, zap_flush_at;
 	/* domain: the catalogue's !version, carried in every report ("" =
-	 * no catalogue configured); tests only: frames sent, plaintext. */
+	 * no catalogue configured). */
 	char        catalogue_id[TS_CAT_MAX + 1];
-	void       *wire_dump;               /* FILE *, NULL = off         */
+	/* rollup.c's scratch for one emit, per node (the simulator runs
+	 * many nodes in one process). */
+	struct rollup_scratch *rollup;
+	uint64_t    next_reader_check;       /* mono ms; core.c            */
 };
 
 static inline uint64_t node_wall(const struct node *n) { return n->io.wall_ms(n->io.ctx); }
 static inline uint64_t node_mono(const struct node *n) { return n->io.mono_ms(n->io.ctx); }
+static inline uint64_t node_random(const struct node *n) { return n->io.random(n->io.ctx); }
 
-/* daemon.c */
-void node_io_zmq(struct node *n);        /* the real transport + clocks */
-int  node_store_ident(struct node *n);   /* record unit/topology in meta */
-void node_wire_dump(struct node *n, const uint8_t *p, size_t len); /* tests */
-int  daemon_run(struct node *n);
+/* ---- entry points (events in) ---- */
+
+/* core.c.  node_start: after cfg, topo, keys, id, st and io are set,
+ * record the unit in the store, recover dirty periods and open the
+ * uplink; -1 (logged) if the store belongs to another unit or cannot be
+ * written.  node_stop: forget every in-memory thing (as a crash would;
+ * the store is the caller's). */
+int  node_start(struct node *n);
+void node_stop(struct node *n);
+/* Timers due at mono ms now: rollup debounce, uplink heartbeats and
+ * reconnects, child sessions' expiry, overdue held ACKs, reader check. */
+void node_tick(struct node *n, uint64_t now);
+/* The next mono ms node_tick has something to do (at most now + 100). */
+uint64_t node_next_timer(const struct node *n, uint64_t now);
+/* Nothing else is ready: make held ACKs durable and send them, write a
+ * little of the store file ahead (prealloc).  Returns 1 if it did work
+ * that should be followed by another look at the sockets. */
+int  node_idle(struct node *n);
+/* Re-read the keys file (SIGHUP, CTL_RELOAD); the old keys stay on error. */
+void node_reload_keys(struct node *n);
+
+/* downlink.c: messages drained from the children's socket in one go, in
+ * arrival order.  Consecutive PUSHes are judged and stored in ONE write
+ * txn (group commit, lazy when lazy != 0); their ACKs go out only once
+ * that commit is durable (held until then). */
+void downlink_on_batch(struct node *n, const struct node_inmsg *m, size_t k,
+                       int lazy);
+/* uplink.c: one message from the parent. */
+void uplink_on_msg(struct node *n, const uint8_t *p, size_t len);
+/* zap.c: may this CURVE key connect?  Fills rep; 0 admitted, -1 refused. */
+int  zap_decide(struct node *n, const struct zap_req *rq, struct zap_rep *rp);
+/* control.c: one request from tierctl; the encoded answer goes to reply
+ * (reset first).  frames > 1 is refused. */
+void control_on_request(struct node *n, const uint8_t *p, size_t len,
+                        int frames, ts_buf *reply);
+
+/* ---- inside the core ---- */
+
+/* core.c */
 uint64_t node_deadline_ms(const struct node *n, const char *period, int child_level);
 void node_meta_link(struct node *n, const char *state);
 /* Add delta to the u64 counter `name` in meta (persisted counters read
  * by `tierctl metrics`, docs/STORE.md).  delta 0 writes nothing. */
 int  node_meta_add(ts_txn *t, const char *name, uint64_t delta);
+/* The CURVE key to reach the parent with: the newest valid line of the
+ * parent's unit in the keys file (a rotation overlap lists several). */
+const ts_key *node_parent_key(const struct node *n, uint64_t now_s);
 
 /* uplink.c */
 int  uplink_init(struct node *n);
 void uplink_close(struct node *n);
-void uplink_on_readable(struct node *n);
 void uplink_tick(struct node *n, uint64_t now);
 void uplink_kick(struct node *n);        /* new outbox entries exist   */
-void uplink_on_msg(struct node *n, const uint8_t *p, size_t len);
-int  uplink_zmq_open(struct node *n);
-void uplink_zmq_close(struct node *n);
-int  uplink_zmq_send(struct node *n, const uint8_t *p, size_t len);
 uint64_t uplink_next_timer(const struct node *n, uint64_t now);
 /* Delete the acknowledged outbox entries inside t (any write txn the
  * node makes); after that txn committed, call uplink_acks_done. */
@@ -183,38 +248,23 @@ size_t uplink_overlap_send(struct node *n, const ts_bytes *envs, uint64_t first,
 void uplink_overlap_abort(struct node *n);
 
 /* downlink.c */
-int  downlink_init(struct node *n);
 void downlink_close(struct node *n);
-void downlink_on_readable(struct node *n);
 void downlink_tick(struct node *n, uint64_t now);
-/* One message from an authenticated child (sender = topology index). */
-void downlink_on_msg(struct node *n, const void *rid, size_t rid_len,
-                     int sender, const uint8_t *p, size_t len);
-void downlink_zmq_send(struct node *n, const void *rid, size_t rid_len,
-                       const uint8_t *p, size_t len);
-/* ACKs held until their lazy group commit is durable: any waiting? Make
- * the store durable now and send them (the daemon calls this when idle). */
+/* ACKs held until their lazy group commit is durable: any waiting? */
 int  downlink_acks_waiting(const struct node *n);
 /* Held ACKs older than max_ms (mono) exist: sync now even if busy. */
 int  downlink_acks_overdue(const struct node *n, uint64_t now, uint64_t max_ms);
+/* Make the store durable now and send every held ACK. */
 void downlink_acks_sync(struct node *n);
-
-/* zap.c */
-int  zap_init(struct node *n);
-void zap_close(struct node *n);
-void zap_on_readable(struct node *n);
 
 /* rollup.c */
 void rollup_mark(struct node *n);        /* something became dirty     */
 int  rollup_recover(struct node *n);     /* dirty periods left at start */
 void rollup_tick(struct node *n, uint64_t now);
 uint64_t rollup_next_timer(const struct node *n, uint64_t now);
+void rollup_free(struct node *n);
 
-/* control.c */
-int  control_init(struct node *n);
-void control_close(struct node *n);
-void control_on_readable(struct node *n);
-/* Apply a decoded CTL_PUT / CTL_REPLACE; why receives the outcome. */
+/* control.c: apply a decoded CTL_PUT / CTL_REPLACE; why receives the outcome. */
 int  control_apply(struct node *n, const ts_msg *m, char *why, size_t whylen);
 
 #endif

@@ -17,7 +17,7 @@
 #include "tiersync/log.h"
 #include "node.h"
 
-struct emit_ctx {
+struct rollup_scratch {
 	struct node *n;
 	char         periods[64][TS_PERIOD_MAX + 1];
 	size_t       nperiods;
@@ -29,7 +29,7 @@ struct emit_ctx {
 static int
 collect_dirty(const char *period, void *arg)
 {
-	struct emit_ctx *e = arg;
+	struct rollup_scratch *e = arg;
 
 	if (e->nperiods == sizeof(e->periods) / sizeof(e->periods[0])) {
 		e->more = 1;
@@ -159,7 +159,7 @@ out:
 static int
 emit_fn(ts_txn *t, void *arg)
 {
-	struct emit_ctx *e = arg;
+	struct rollup_scratch *e = arg;
 	uint64_t seq;
 	uint8_t head[TS_HASH_LEN] = { 0 };
 	ts_bytes hb;
@@ -228,15 +228,22 @@ rollup_next_timer(const struct node *n, uint64_t now)
 void
 rollup_tick(struct node *n, uint64_t now)
 {
-	static struct emit_ctx e;
+	struct rollup_scratch *e = n->rollup;
 	uint64_t due = rollup_next_timer(n, now);
 	int rc;
 
 	if (due == 0 || now < due)
 		return;
-	memset(&e, 0, sizeof(e));
-	e.n = n;
-	rc = ts_store_write(n->st, emit_fn, &e);
+	/* Per node, not static: the simulator runs many nodes in one
+	 * process (and a static would be shared by all of them). */
+	if (e == NULL && (e = n->rollup = malloc(sizeof(*e))) == NULL) {
+		log_warnx("rollup: out of memory");
+		n->dirty_first = n->dirty_last = now + 1000;
+		return;
+	}
+	memset(e, 0, sizeof(*e));
+	e->n = n;
+	rc = ts_store_write(n->st, emit_fn, e);
 	if (rc != 0) {
 		/* Keep the period dirty and try again later; the store
 		 * holds the dirty mark, so nothing is forgotten. */
@@ -244,15 +251,22 @@ rollup_tick(struct node *n, uint64_t now)
 		n->dirty_first = n->dirty_last = now + 1000;
 		return;
 	}
-	n->cnt.reports_emitted += e.emitted;
-	if (e.emitted > 0) {
-		log_info("rollup: emitted %zu report(s) up to seq %llu%s", e.emitted,
-		    (unsigned long long)e.last_seq, n->has_parent ? ", queued for parent" : "");
+	n->cnt.reports_emitted += e->emitted;
+	if (e->emitted > 0) {
+		log_info("rollup: emitted %zu report(s) up to seq %llu%s", e->emitted,
+		    (unsigned long long)e->last_seq, n->has_parent ? ", queued for parent" : "");
 		if (n->has_parent)
 			uplink_kick(n);
 	}
-	if (e.more)
+	if (e->more)
 		n->dirty_first = n->dirty_last = now;   /* next batch soon */
 	else
 		n->dirty_first = n->dirty_last = 0;
+}
+
+void
+rollup_free(struct node *n)
+{
+	free(n->rollup);
+	n->rollup = NULL;
 }

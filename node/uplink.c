@@ -1,5 +1,6 @@
 /*
- * Uplink: the DEALER socket to the parent (CURVE client).
+ * Uplink: what goes to the parent (over the transport's DEALER socket,
+ * a CURVE client; n->io.up_*).
  *
  * States: IDLE (socket closed, waiting out the backoff) -> HELLO (HELLO
  * sent every heartbeat until WELCOME) -> READY (pushing the outbox in
@@ -17,8 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <zmq.h>
 
 #include "tiersync/log.h"
 #include "node.h"
@@ -49,65 +48,6 @@ flight_clear(struct node *n)
 		free(n->flight[i].ids);
 	n->nflight = 0;
 	n->up_cursor = 0;          /* resend from the oldest entry */
-}
-
-int
-uplink_zmq_open(struct node *n)
-{
-	uint8_t pk[32], sk[32];
-	int linger = 0, one = 1, hwm = 1000;
-	int64_t maxmsg = (int64_t)TS_MSG_MAX;
-
-	if (ts_z85_decode32(n->id.curve_pk, pk) != 0 ||
-	    ts_z85_decode32(n->id.curve_sk, sk) != 0) {
-		log_warnx("uplink: bad CURVE key pair");
-		return -1;
-	}
-	n->dealer = zmq_socket(n->zctx, ZMQ_DEALER);
-	if (n->dealer == NULL ||
-	    zmq_setsockopt(n->dealer, ZMQ_LINGER, &linger, sizeof(linger)) == -1 ||
-	    /* Queue nothing for a connection that is not up: what is not
-	     * sent stays in the outbox, the one place of truth. */
-	    zmq_setsockopt(n->dealer, ZMQ_IMMEDIATE, &one, sizeof(one)) == -1 ||
-	    zmq_setsockopt(n->dealer, ZMQ_SNDHWM, &hwm, sizeof(hwm)) == -1 ||
-	    zmq_setsockopt(n->dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) == -1 ||
-	    zmq_setsockopt(n->dealer, ZMQ_RECONNECT_IVL, &n->cfg.reconnect_min_ms, sizeof(int)) == -1 ||
-	    zmq_setsockopt(n->dealer, ZMQ_RECONNECT_IVL_MAX, &n->cfg.reconnect_max_ms, sizeof(int)) == -1 ||
-	    zmq_setsockopt(n->dealer, ZMQ_CURVE_SERVERKEY, n->parent_curve, 32) == -1 ||
-	    zmq_setsockopt(n->dealer, ZMQ_CURVE_PUBLICKEY, pk, 32) == -1 ||
-	    zmq_setsockopt(n->dealer, ZMQ_CURVE_SECRETKEY, sk, 32) == -1 ||
-	    zmq_connect(n->dealer, n->cfg.parent) == -1) {
-		log_warnx("uplink: socket to %s: %s", n->cfg.parent, zmq_strerror(zmq_errno()));
-		memset(sk, 0, sizeof(sk));
-		if (n->dealer != NULL && zmq_close(n->dealer) == -1)
-			log_warnx("uplink: zmq_close: %s", zmq_strerror(zmq_errno()));
-		n->dealer = NULL;
-		return -1;
-	}
-	memset(sk, 0, sizeof(sk));
-	return 0;
-}
-
-void
-uplink_zmq_close(struct node *n)
-{
-	if (n->dealer != NULL && zmq_close(n->dealer) == -1)
-		log_warnx("uplink: zmq_close: %s", zmq_strerror(zmq_errno()));
-	n->dealer = NULL;
-}
-
-int
-uplink_zmq_send(struct node *n, const uint8_t *p, size_t len)
-{
-	if (n->dealer == NULL)
-		return -1;
-	if (zmq_send(n->dealer, p, len, ZMQ_DONTWAIT) == -1) {
-		if (zmq_errno() != EAGAIN)
-			log_warnx("uplink: send: %s", zmq_strerror(zmq_errno()));
-		return -1;
-	}
-	node_wire_dump(n, p, len);
-	return 0;
 }
 
 static int
@@ -151,7 +91,7 @@ link_reset(struct node *n, const char *why)
 		n->up_backoff = (uint64_t)n->cfg.reconnect_max_ms;
 	/* Jitter so that a district's communes do not reconnect in step. */
 	n->up_next_try = now + n->up_backoff / 2 +
-	    (uint64_t)rand() % (n->up_backoff / 2 + 1);
+	    node_random(n) % (n->up_backoff / 2 + 1);
 }
 
 static void
@@ -472,7 +412,7 @@ dead_fn(ts_txn *t, void *arg)
 		snprintf(line, sizeof(line), "uplink: parent refused outbox "
 		    "entry %llu (%s): moved to dead letters",
 		    (unsigned long long)id, ts_status_name(st));
-		if ((rc = ts_audit_put(t, line)) != 0)
+		if ((rc = ts_audit_put(t, node_wall(a->n), line)) != 0)
 			return rc;
 		a->dead++;
 	}
@@ -673,30 +613,6 @@ uplink_on_msg(struct node *n, const uint8_t *p, size_t len)
 		log_warnx("uplink: unexpected message type %d from parent", m.type);
 	}
 	ts_msg_clear(&m);
-}
-
-void
-uplink_on_readable(struct node *n)
-{
-	for (int k = 0; k < 64 && n->dealer != NULL; k++) {
-		zmq_msg_t msg;
-
-		if (zmq_msg_init(&msg) == -1)
-			return;
-		if (zmq_msg_recv(&msg, n->dealer, ZMQ_DONTWAIT) == -1) {
-			if (zmq_errno() != EAGAIN)
-				log_warnx("uplink: recv: %s", zmq_strerror(zmq_errno()));
-			zmq_msg_close(&msg);
-			return;
-		}
-		if (zmq_msg_more(&msg)) {
-			zmq_msg_close(&msg);
-			link_reset(n, "multi-frame message from parent");
-			return;
-		}
-		uplink_on_msg(n, zmq_msg_data(&msg), zmq_msg_size(&msg));
-		zmq_msg_close(&msg);
-	}
 }
 
 uint64_t

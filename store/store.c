@@ -751,7 +751,11 @@ ts_store_write_ex(ts_store *s, ts_write_fn fn, void *arg,
 
 	if (s == NULL || fn == NULL)
 		return TS_EINVAL;
-	lazy = (wflags & TS_WRITE_LAZY) && !s->nosync;
+	/* A NOSYNC store (the simulator's) syncs nothing, but keeps the
+	 * same durability bookkeeping as a real one: a lazy commit is not
+	 * durable until the next commit or ts_store_sync, so the simulator
+	 * runs the held-ACK path exactly as the daemon does. */
+	lazy = (wflags & TS_WRITE_LAZY) != 0;
 	if (s->rdonly) {
 		log_warnx("store: write on a read-only store");
 		return TS_EINVAL;
@@ -783,7 +787,8 @@ ts_store_write_ex(ts_store *s, ts_write_fn fn, void *arg,
 		if (overlap != NULL)
 			overlap(oarg);
 		/* mdb_txn_commit frees the txn whether or not it succeeds. */
-		mrc = lazy ? commit_lazy(s, t.txn) : mdb_txn_commit(t.txn);
+		mrc = lazy && !s->nosync ? commit_lazy(s, t.txn) :
+		    mdb_txn_commit(t.txn);
 		if (mrc == 0) {
 			/* A commit's data flush also flushed every meta page
 			 * written before it. */
@@ -1646,7 +1651,7 @@ ts_fork_count(ts_txn *t, uint64_t *n)
 /* audit: time_ms(BE64) counter(BE64) -> text.  The counter keeps lines
  * written in the same millisecond (or after a clock step back) apart. */
 int
-ts_audit_put(ts_txn *t, const char *line)
+ts_audit_put(ts_txn *t, uint64_t time_ms, const char *line)
 {
 	uint8_t key[16];
 	uint64_t id;
@@ -1658,7 +1663,7 @@ ts_audit_put(ts_txn *t, const char *line)
 		return TS_EINVAL;
 	if ((rc = meta_next(t, "audit_next", &id)) != 0)
 		return rc;
-	put_be64(key, ts_now_ms());
+	put_be64(key, time_ms);
 	put_be64(key + 8, id);
 	return db_put(t, DB_AUDIT, key, sizeof(key), line, strlen(line),
 	    MDB_NOOVERWRITE, "audit put");

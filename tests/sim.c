@@ -2,9 +2,14 @@
  * tiersync-sim: many nodes' real logic in one process (DESIGN "Node
  * inside", after FoundationDB's and TigerBeetle's simulators).
  *
- * Every node is the daemon's own code (node/uplink.c, downlink.c,
- * rollup.c, control.c) with its own LMDB store; only struct node_io is
- * swapped: a virtual clock and a seeded fake network that drops,
+ * Every node is the daemon's own core (node/core.c, uplink.c, downlink.c,
+ * rollup.c, control.c, zap.c) with its own LMDB store, driven through
+ * the same entry points as the daemon's poll loop (node.h): messages
+ * from children arrive in a per-node socket queue and are drained up to
+ * 64 at a time into downlink_on_batch with lazy group commits, ACKs are
+ * held until durable and released by node_idle, connections pass
+ * zap_decide, puts go through control_on_request.  Only struct node_io
+ * is swapped: a virtual clock and a seeded fake network that drops,
  * duplicates and delays (so reorders) messages, partitions links for a
  * while, and crashes nodes (all in-memory state lost, the store kept,
  * as with kill -9) and restarts them.  One seed replays one run exactly.
@@ -12,13 +17,17 @@
  * The workload puts values at every commune (several rounds: later
  * rounds replace earlier ones); the run ends when national's report
  * equals the sum of the communes' last values, or fails at a virtual
- * deadline.  Then invariants are checked over every store: no fork, no
- * dead letter, empty outboxes, and every commune's chain at national
- * verifies (signatures and prev links).
+ * deadline.  Then invariants are checked over every store: no fork,
+ * exactly the dead letters injected (--poison), empty outboxes, and
+ * every commune's chain at national verifies (signatures and prev
+ * links).  All along, every ACK is checked to leave only after the
+ * commit that stored its batch is durable (invariant 1), and CURVE key
+ * rotations (--rotations) revoke live sessions.
  *
  * usage: tiersync-sim [--topology F] [--unit CODE | --all] [--seed N]
  *        [--drop P] [--dup P] [--delay-ms N] [--crashes N]
  *        [--partitions N] [--rounds N] [--max-virtual-s N] [--dir D]
+ *        [--rotations N] [--poison N]
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -59,12 +68,13 @@ static struct {
 	uint64_t seed;
 	double   drop, dup;
 	unsigned delay_ms, crashes, partitions, rounds, max_virtual_s;
+	unsigned rotations, poison;
 	int      all, verbose;
 	size_t   store_cap;          /* 0 = from the open-files limit */
 } opt = {
 	.topology = NULL, .unit = "109", .drop = 0.01, .dup = 0.01,
 	.delay_ms = 30, .crashes = 10, .partitions = 3, .rounds = 3,
-	.max_virtual_s = 3600,
+	.max_virtual_s = 3600, .rotations = 2, .poison = 2,
 };
 
 /* ---- simulated nodes ---- */
@@ -81,6 +91,19 @@ struct simnode {
 	uint32_t timer_ver;          /* invalidates stale timer events    */
 	int      st_open;            /* its LMDB environment is open      */
 	int      st_ref;             /* used since the clock hand passed  */
+	/* the child's end of its connection: ZAP's answer for it */
+	int      zap_ok;             /* handshake passed for this epoch   */
+	int      zap_sender;         /* topology index ZAP named (User-Id) */
+	uint8_t  zap_key[32];        /* the CURVE key it connected with    */
+	/* the parent's end: messages received, not yet drained */
+	struct inq { uint32_t child, epoch; uint8_t *msg; size_t len; } *q;
+	size_t   nq, capq;
+	int      poll_pending;       /* an EV_POLL is queued              */
+	int      idle_pending;       /* an EV_IDLE is queued              */
+	/* batches this node pushed: the parent's commit count before the
+	 * drain that took each (invariant 1 check) */
+	struct { uint64_t batch, g0; } pushed[256];
+	size_t   npushed;
 	/* expected last values (communes only) */
 	uint64_t last_num[4], last_den[4];
 	int      has_values;
@@ -97,7 +120,11 @@ static const uint64_t wall_base = 1764547200000ULL; /* 2025-12-01Z      */
 static struct {
 	uint64_t sent, delivered, dropped, duplicated, crashes, restarts,
 	    partitions, events, puts;
+	uint64_t drains, drained, max_drain, acks, acks_checked, acks_early,
+	    idles, zap_ok, zap_denied, rotations, poisoned, impostors_refused;
+	uint64_t impostors_tried;
 } simstat;
+static uint64_t poisoned_expected;   /* broken outbox entries injected */
 
 /*
  * LMDB keeps a descriptor per environment; a whole country can be more
@@ -152,7 +179,8 @@ static uint64_t sim_mono(void *ctx) { (void)ctx; return vnow + 1; }
 /* ---- event queue: a binary heap on (time, insertion order) ---- */
 
 enum ev_type { EV_DELIVER_UP, EV_DELIVER_DOWN, EV_TIMER, EV_PUT, EV_CRASH,
-               EV_RESTART, EV_PARTITION };
+               EV_RESTART, EV_PARTITION, EV_POLL, EV_IDLE, EV_ROTATE,
+               EV_POISON };
 
 struct ev {
 	uint64_t at, order;
@@ -222,9 +250,7 @@ schedule_timer(struct simnode *s)
 
 	if (!s->up)
 		return;
-	if (n->has_parent && (x = uplink_next_timer(n, vnow + 1)) != 0 && x - 1 < due)
-		due = x - 1;
-	if ((x = rollup_next_timer(n, vnow + 1)) != 0 && x - 1 < due)
+	if ((x = node_next_timer(n, vnow + 1)) != 0 && x - 1 < due)
 		due = x - 1;
 	if (due <= vnow)
 		due = vnow + 1;
@@ -273,6 +299,8 @@ sim_of(struct node *n)
 	return (struct simnode *)n;      /* n is the first member */
 }
 
+static uint64_t sim_rand(void *ctx) { (void)ctx; return rng(); }
+
 static int
 sim_up_open(struct node *n)
 {
@@ -280,6 +308,7 @@ sim_up_open(struct node *n)
 
 	s->connected = 1;
 	s->epoch++;                     /* a new connection, a new routing id */
+	s->zap_ok = 0;                  /* its handshake is still to come */
 	return 0;
 }
 
@@ -287,6 +316,30 @@ static void
 sim_up_close(struct node *n)
 {
 	sim_of(n)->connected = 0;
+}
+
+/* The CURVE handshake of a new connection: the parent's ZAP decision,
+ * through the core's own zap_decide.  1 admitted, 0 refused. */
+static int
+sim_handshake(struct simnode *s, struct simnode *ps)
+{
+	struct zap_req rq = { .nframes = 7, .version = (const uint8_t *)"1.0",
+	    .version_len = 3, .address = "sim", .mechanism = (const uint8_t *)"CURVE",
+	    .mechanism_len = 5 };
+	struct zap_rep rp;
+
+	if (ts_z85_decode32(s->n.id.curve_pk, s->zap_key) != 0)
+		fatalx("sim: bad CURVE key of %s", topo->units[s->unit].code);
+	rq.curve_pk = s->zap_key;
+	log_set_tag(topo->units[ps->unit].code);
+	if (zap_decide(&ps->n, &rq, &rp) != 0) {
+		simstat.zap_denied++;
+		return 0;
+	}
+	simstat.zap_ok++;
+	s->zap_sender = ts_topo_find(topo, rp.user);
+	s->zap_ok = 1;
+	return 1;
 }
 
 static int
@@ -299,8 +352,44 @@ sim_up_send(struct node *n, const uint8_t *p, size_t len)
 	 * not reachable; the outbox keeps it. */
 	if (!s->connected || !nodes[parent].up || vnow < s->part_until)
 		return -1;
+	if (!s->zap_ok && !sim_handshake(s, &nodes[parent]))
+		return -1;
+	log_set_tag(topo->units[s->unit].code);
 	net_send(EV_DELIVER_UP, (int)(s - nodes), s->epoch, p, len);
 	return 0;
+}
+
+/*
+ * Invariant 1, checked from outside the core: an ACK leaves a parent
+ * only once the commit that stored its batch is durable.  That commit is
+ * at least the first one after the drain that took the batch began
+ * (g0 + 1), so that one must be durable when the ACK is sent.
+ */
+static void
+check_ack(struct node *pn, uint32_t child, const uint8_t *p, size_t len)
+{
+	struct simnode *c = &nodes[child];
+	ts_msg m;
+	size_t i;
+
+	memset(&m, 0, sizeof(m));
+	if (ts_msg_decode(p, len, &m) != 0)
+		fatalx("sim: a node sent a message it cannot decode");
+	if (m.type == TS_MSG_ACK) {
+		simstat.acks++;
+		for (i = 0; i < c->npushed && i < 256; i++)
+			if (c->pushed[i].batch == m.batch) {
+				simstat.acks_checked++;
+				if (!ts_store_is_durable(pn->st, c->pushed[i].g0 + 1)) {
+					simstat.acks_early++;
+					log_warnx("sim: ACK of batch %llu to %s before its "
+					    "commit is durable", (unsigned long long)m.batch,
+					    topo->units[c->unit].code);
+				}
+				break;
+			}
+	}
+	ts_msg_clear(&m);
 }
 
 /* The routing id of a child's connection: its node index and epoch. */
@@ -310,11 +399,11 @@ sim_down_send(struct node *n, const void *rid, size_t rid_len,
 {
 	uint32_t child, epoch;
 
-	(void)n;
 	if (rid_len != 8)
 		return;
 	memcpy(&child, rid, 4);
 	memcpy(&epoch, (const uint8_t *)rid + 4, 4);
+	check_ack(n, child, p, len);
 	if (vnow < nodes[child].part_until)
 		return;
 	net_send(EV_DELIVER_DOWN, (int)child, epoch, p, len);
@@ -346,18 +435,25 @@ node_boot(struct simnode *s)
 		snprintf(n->cfg.parent, sizeof(n->cfg.parent), "sim://%s",
 		    topo->units[u->parent].code);
 	n->io = (struct node_io){ .ctx = s, .wall_ms = sim_wall, .mono_ms = sim_mono,
-	    .up_open = sim_up_open, .up_close = sim_up_close,
+	    .random = sim_rand, .up_open = sim_up_open, .up_close = sim_up_close,
 	    .up_send = sim_up_send, .down_send = sim_down_send };
 	(void)rc;
 	store_open(s);
-	if (node_store_ident(n) != 0)
-		fatalx("sim store ident %s", u->code);
-	if (rollup_recover(n) != 0)
-		fatalx("rollup_recover");
+	log_set_tag(u->code);
 	s->up = 1;
-	if (n->has_parent && uplink_init(n) != 0)
-		fatalx("uplink_init");
+	if (node_start(n) != 0)
+		fatalx("node_start %s", u->code);
 	schedule_timer(s);
+}
+
+static void
+inq_clear(struct simnode *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nq; i++)
+		free(s->q[i].msg);
+	s->nq = 0;
 }
 
 /* kill -9: every in-memory thing is gone, the committed store stays. */
@@ -368,10 +464,9 @@ node_crash(struct simnode *s)
 
 	if (!s->up)
 		return;
-	uplink_close(n);
-	downlink_close(n);
+	node_stop(n);
+	inq_clear(s);               /* received, not read: gone with it */
 	store_close(s);
-	ts_buf_free(&n->tx);
 	s->up = 0;
 	s->connected = 0;
 	s->timer_ver++;
@@ -392,7 +487,6 @@ do_put(struct simnode *s, int round)
 {
 	ts_msg m;
 	ts_value v[4];
-	char why[256];
 	int i;
 
 	memset(&m, 0, sizeof(m));
@@ -409,8 +503,21 @@ do_put(struct simnode *s, int round)
 	}
 	m.values = v;
 	m.nvalues = 4;
-	if (control_apply(&s->n, &m, why, sizeof(why)) != 0)
-		fatalx("put at %s round %d: %s", topo->units[s->unit].code, round, why);
+	/* As tierctl put does: a CTL_PUT on the control socket. */
+	{
+		ts_buf req = { 0 }, rep = { 0 };
+		ts_msg r;
+		memset(&r, 0, sizeof(r));
+		if (ts_msg_ctl_put(&req, m.period, v, 4) != 0)
+			fatalx("sim: encoding CTL_PUT");
+		control_on_request(&s->n, req.buf, req.len, 1, &rep);
+		if (ts_msg_decode(rep.buf, rep.len, &r) != 0 || r.code != 0)
+			fatalx("put at %s round %d: %.200s", topo->units[s->unit].code,
+			    round, r.reason);
+		ts_msg_clear(&r);
+		ts_buf_free(&req);
+		ts_buf_free(&rep);
+	}
 	/* A put replaces the commune's previous values: keep the
 	 * expected national sums in step, independently of the nodes. */
 	for (i = 0; i < 4; i++) {
@@ -541,7 +648,8 @@ final_checks(const struct expect *x)
 		ts_store_read_end(&t);
 	}
 	check(forks == 0, "no forks anywhere (%" PRIu64 ")", forks);
-	check(dead == 0, "no dead letters anywhere (%" PRIu64 ")", dead);
+	check(dead == poisoned_expected, "dead letters are exactly the %" PRIu64
+	    " broken outbox entries injected (%" PRIu64 ")", poisoned_expected, dead);
 	check(outbox == 0, "every outbox drained (%" PRIu64 " left)", outbox);
 	check(national_exact(x, 1), "national totals equal the sum of the communes' last values");
 	store_open(&nodes[node_of_unit[topo->root]]);
@@ -561,6 +669,302 @@ final_checks(const struct expect *x)
 	    "(%zu of %zu)", leaves_ok, leaves);
 }
 
+/* ---- events ---- */
+
+/* The parent's poll loop: its socket has messages; drain them. */
+static void
+want_poll(struct simnode *ps)
+{
+	if (ps->poll_pending)
+		return;
+	ps->poll_pending = 1;
+	/* A little processing lag lets messages gather, as they do at a
+	 * busy parent between two zmq_poll calls. */
+	ev_push((struct ev){ .at = vnow + rng_below(3), .type = EV_POLL,
+	    .node = (int)(ps - nodes) });
+}
+
+static void
+want_idle(struct simnode *s)
+{
+	if (s->idle_pending || !downlink_acks_waiting(&s->n))
+		return;
+	s->idle_pending = 1;
+	ev_push((struct ev){ .at = vnow, .type = EV_IDLE, .node = (int)(s - nodes) });
+}
+
+static void
+do_poll(struct simnode *ps)
+{
+	struct node_inmsg m[64];
+	size_t k = 0, i;
+	uint64_t g0;
+
+	ps->poll_pending = 0;
+	if (!ps->up || ps->nq == 0)
+		return;
+	store_open(ps);
+	g0 = ts_store_commits(ps->n.st);
+	for (i = 0; i < ps->nq && k < 64; i++) {
+		struct inq *x = &ps->q[i];
+		struct simnode *c = &nodes[x->child];
+		ts_msg pm;
+
+		m[k] = (struct node_inmsg){ .rid = NULL, .rid_len = 8,
+		    .sender = c->zap_sender, .curve_pk = c->zap_key,
+		    .data = x->msg, .len = x->len, .frames = 1 };
+		/* Remember which drain took each PUSH (check_ack). */
+		memset(&pm, 0, sizeof(pm));
+		if (ts_msg_decode(x->msg, x->len, &pm) == 0 && pm.type == TS_MSG_PUSH) {
+			size_t slot = c->npushed++ % 256;
+			c->pushed[slot].batch = pm.batch;
+			c->pushed[slot].g0 = g0;
+		}
+		ts_msg_clear(&pm);
+		k++;
+	}
+	/* Routing ids: child index and epoch, 8 bytes each, kept in a
+	 * buffer that lives through the call. */
+	uint8_t rids[64][8];
+	for (i = 0; i < k; i++) {
+		memcpy(rids[i], &ps->q[i].child, 4);
+		memcpy(rids[i] + 4, &ps->q[i].epoch, 4);
+		m[i].rid = rids[i];
+	}
+	simstat.drains++;
+	simstat.drained += k;
+	if (k > simstat.max_drain)
+		simstat.max_drain = k;
+	log_set_tag(topo->units[ps->unit].code);
+	downlink_on_batch(&ps->n, m, k, 1);
+	for (i = 0; i < k; i++)
+		free(ps->q[i].msg);
+	memmove(ps->q, ps->q + k, (ps->nq - k) * sizeof(*ps->q));
+	ps->nq -= k;
+	simstat.delivered += k;
+	if (ps->nq > 0)
+		want_poll(ps);
+	else
+		want_idle(ps);
+	schedule_timer(ps);
+}
+
+static void
+deliver_up(struct ev *e)
+{
+	struct simnode *s = &nodes[e->node];
+	struct simnode *ps = &nodes[node_of_unit[topo->units[s->unit].parent]];
+
+	/* A connection that died takes its bytes with it. */
+	if (!ps->up || !s->up || e->epoch != s->epoch || !s->connected || !s->zap_ok)
+		return;
+	if (ps->nq == ps->capq) {
+		ps->capq = ps->capq ? ps->capq * 2 : 64;
+		if ((ps->q = realloc(ps->q, ps->capq * sizeof(*ps->q))) == NULL)
+			fatal("realloc");
+	}
+	ps->q[ps->nq++] = (struct inq){ .child = (uint32_t)e->node,
+	    .epoch = e->epoch, .msg = e->msg, .len = e->len };
+	e->msg = NULL;              /* the queue owns it now */
+	want_poll(ps);
+}
+
+/*
+ * A CURVE key rotation at a random commune: its old key expires now, a
+ * new line follows (as an operator's `tierctl keys rotate` + reload at
+ * the parent).  The live session, made with the old key, must be dropped
+ * by the parent on its next message, and the commune must come back with
+ * the new one through ZAP.  An impostor's key is tried too.
+ */
+static void
+do_rotate(void)
+{
+	size_t i, leaves = 0, pick;
+	struct simnode *c = NULL;
+	char *text = NULL, line[512], hex[2 * TS_SIGN_PK_LEN + 1], err[512];
+	size_t len = 0, cap = 0;
+	ts_identity fresh;
+	ts_keys *nk = NULL;
+	uint64_t now_s = sim_wall(NULL) / 1000;
+
+	for (i = 0; i < nnodes; i++)
+		if (topo->units[nodes[i].unit].nchildren == 0)
+			leaves++;
+	if (leaves == 0)
+		return;
+	pick = rng_below(leaves);
+	for (i = 0; i < nnodes; i++)
+		if (topo->units[nodes[i].unit].nchildren == 0 && pick-- == 0)
+			c = &nodes[i];
+	if (ts_identity_generate(&fresh) != 0)
+		fatalx("keygen");
+	for (i = 0; i < keys->nkeys; i++) {
+		const ts_key *k = &keys->keys[i];
+		int old = strcmp(k->code, topo->units[c->unit].code) == 0 &&
+		    strcmp(k->curve_pk, c->id.curve_pk) == 0;
+		uint64_t na = old ? now_s - 1 : k->not_after;
+		int ll;
+		ts_to_hex(k->sign_pk, TS_SIGN_PK_LEN, hex);
+		if (na != 0)
+			ll = snprintf(line, sizeof(line), "%s\t%s\t%s\t%llu\n", k->code,
+			    hex, k->curve_pk, (unsigned long long)na);
+		else
+			ll = snprintf(line, sizeof(line), "%s\t%s\t%s\n", k->code, hex,
+			    k->curve_pk);
+		if (len + (size_t)ll + 512 > cap) {
+			cap = cap ? cap * 2 : 65536;
+			if ((text = realloc(text, cap)) == NULL)
+				fatal("realloc");
+		}
+		memcpy(text + len, line, (size_t)ll);
+		len += (size_t)ll;
+	}
+	/* Same signing key (reports stay verifiable), a new CURVE key. */
+	ts_to_hex(c->id.sign_pk, TS_SIGN_PK_LEN, hex);
+	len += (size_t)snprintf(text + len, cap - len, "%s\t%s\t%s\n",
+	    topo->units[c->unit].code, hex, fresh.curve_pk);
+	if (ts_keys_parse(&nk, "sim-keys", text, len, err, sizeof(err)) != 0)
+		fatalx("sim rotate: %s", err);
+	free(text);
+	for (i = 0; i < nnodes; i++) {
+		nodes[i].n.keys = nk;
+		nodes[i].n.keys_gen++;
+	}
+	ts_keys_free(&keys);
+	keys = nk;
+	memcpy(c->id.curve_pk, fresh.curve_pk, sizeof(c->id.curve_pk));
+	memcpy(c->id.curve_sk, fresh.curve_sk, sizeof(c->id.curve_sk));
+	c->n.id = c->id;
+	ts_identity_wipe(&fresh);
+	simstat.rotations++;
+
+	/* An impostor: a key nobody listed. */
+	if (topo->units[c->unit].parent >= 0) {
+		struct simnode *ps = &nodes[node_of_unit[topo->units[c->unit].parent]];
+		uint8_t bogus[32];
+		struct zap_req rq = { .nframes = 7, .version = (const uint8_t *)"1.0",
+		    .version_len = 3, .address = "impostor",
+		    .mechanism = (const uint8_t *)"CURVE", .mechanism_len = 5,
+		    .curve_pk = bogus };
+		struct zap_rep rp;
+		for (i = 0; i < 32; i++)
+			bogus[i] = (uint8_t)rng();
+		if (ps->up) {
+			simstat.impostors_tried++;
+			log_set_tag(topo->units[ps->unit].code);
+			if (zap_decide(&ps->n, &rq, &rp) != 0)
+				simstat.impostors_refused++;
+			else
+				fatalx("sim: ZAP admitted an unknown key");
+		}
+	}
+}
+
+/* A broken entry in a commune's outbox: the parent must refuse it, the
+ * commune must move it to its dead letters, and nothing else suffers. */
+
+static int
+poison_fn(ts_txn *t, void *arg)
+{
+	static const uint8_t junk[] = { 0x92, 0xc4, 0x01, 0x00, 0xc4, 0x00 };
+	uint64_t id;
+
+	(void)arg;
+	return ts_outbox_append(t, junk, sizeof(junk), &id);
+}
+
+static void
+do_poison(struct simnode *s)
+{
+	int rc;
+
+	if (!s->up || topo->units[s->unit].parent < 0)
+		return;
+	store_open(s);
+	if ((rc = ts_store_write(s->n.st, poison_fn, NULL)) != 0)
+		fatalx("sim poison: %s", ts_strerror(rc));
+	poisoned_expected++;
+	simstat.poisoned++;
+	uplink_kick(&s->n);
+	schedule_timer(s);
+}
+
+static void
+handle(struct ev *ep, int faults)
+{
+	struct ev e = *ep;
+	struct simnode *s = &nodes[e.node];
+
+	log_set_tag(topo->units[s->unit].code);
+	switch (e.type) {
+	case EV_DELIVER_UP:
+		deliver_up(ep);
+		break;
+	case EV_DELIVER_DOWN:
+		if (s->up && s->connected && e.epoch == s->epoch) {
+			store_open(s);
+			uplink_on_msg(&s->n, e.msg, e.len);
+			simstat.delivered++;
+			schedule_timer(s);
+		}
+		break;
+	case EV_POLL:
+		do_poll(s);
+		break;
+	case EV_IDLE:
+		s->idle_pending = 0;
+		if (s->up && s->poll_pending == 0) {
+			store_open(s);
+			simstat.idles++;
+			(void)node_idle(&s->n);
+			schedule_timer(s);
+		}
+		break;
+	case EV_TIMER:
+		if (s->up && e.ver == s->timer_ver) {
+			store_open(s);
+			node_tick(&s->n, s->n.io.mono_ms(s));
+			want_idle(s);
+			schedule_timer(s);
+		}
+		break;
+	case EV_PUT:
+		if (!s->up)             /* the operator retries later */
+			ev_push((struct ev){ .at = vnow + 5000, .type = EV_PUT,
+			    .node = e.node, .round = e.round });
+		else {
+			store_open(s);
+			do_put(s, e.round);
+		}
+		break;
+	case EV_CRASH:
+		if (faults && s->up) {
+			node_crash(s);
+			ev_push((struct ev){ .at = vnow + 500 + rng_below(10000),
+			    .type = EV_RESTART, .node = e.node });
+		}
+		break;
+	case EV_RESTART:
+		if (!s->up) {
+			node_boot(s);
+			simstat.restarts++;
+		}
+		break;
+	case EV_PARTITION:
+		if (faults && topo->units[s->unit].parent >= 0) {
+			s->part_until = vnow + 5000 + rng_below(60000);
+			simstat.partitions++;
+		}
+		break;
+	case EV_ROTATE:
+		do_rotate();
+		break;
+	case EV_POISON:
+		do_poison(s);
+		break;
+	}
+}
+
 /* ---- main ---- */
 
 static void
@@ -568,7 +972,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: tiersync-sim [--topology F] [--unit CODE | --all] "
 	    "[--seed N] [--drop P] [--dup P] [--delay-ms N] [--crashes N] "
-	    "[--partitions N] [--rounds N] [--max-virtual-s N] [--dir D] [-v]\n");
+	    "[--partitions N] [--rounds N] [--max-virtual-s N] [--dir D] "
+	    "[--rotations N] [--poison N] [-v]\n");
 	exit(2);
 }
 
@@ -620,6 +1025,8 @@ main(int argc, char **argv)
 		else if (ARG("--max-virtual-s")) opt.max_virtual_s = (unsigned)atoi(v);
 		else if (ARG("--dir")) opt.dir = v;
 		else if (ARG("--store-cap")) opt.store_cap = (size_t)atoi(v);
+		else if (ARG("--rotations")) opt.rotations = (unsigned)atoi(v);
+		else if (ARG("--poison")) opt.poison = (unsigned)atoi(v);
 		else usage();
 #undef ARG
 	}
@@ -634,8 +1041,8 @@ main(int argc, char **argv)
 	printf("# tiersync-sim seed=%" PRIu64 " (rerun: TS_SEED=%" PRIu64 ")\n",
 	    opt.seed, opt.seed);
 	rng_state = opt.seed;
-	srand((unsigned)opt.seed);      /* the node's backoff jitter */
 	log_init("sim", 0, opt.verbose ? 0 : -1);
+	log_set_clock(sim_wall, NULL);  /* lines stamped in virtual time */
 	if (sodium_init() < 0)
 		fatalx("sodium_init");
 	if (opt.topology == NULL) {
@@ -732,6 +1139,14 @@ main(int argc, char **argv)
 	for (unsigned c = 0; c < opt.crashes; c++)
 		ev_push((struct ev){ .at = rng_below(window), .type = EV_CRASH,
 		    .node = (int)rng_below(nnodes) });
+	for (unsigned r = 0; r < opt.rotations; r++)
+		ev_push((struct ev){ .at = rng_below(window), .type = EV_ROTATE });
+	for (unsigned q = 0; q < opt.poison; q++) {
+		size_t pick = rng_below(nnodes);
+		if (topo->units[nodes[pick].unit].parent >= 0)
+			ev_push((struct ev){ .at = rng_below(window), .type = EV_POISON,
+			    .node = (int)pick });
+	}
 	for (unsigned p = 0; p < opt.partitions; p++)
 		ev_push((struct ev){ .at = rng_below(window), .type = EV_PARTITION,
 		    .node = (int)rng_below(nnodes) });
@@ -741,73 +1156,11 @@ main(int argc, char **argv)
 	int converged = 0;
 	while (nheap > 0 && vnow < deadline) {
 		struct ev e = ev_pop();
-		struct simnode *s = &nodes[e.node];
 
 		if (e.at > vnow)
 			vnow = e.at;
 		simstat.events++;
-		switch (e.type) {
-		case EV_DELIVER_UP: {
-			int parent = node_of_unit[topo->units[s->unit].parent];
-			struct simnode *ps = &nodes[parent];
-			uint8_t rid[8];
-			uint32_t child = (uint32_t)e.node;
-			/* A connection that died takes its bytes with it. */
-			if (ps->up && s->up && e.epoch == s->epoch && s->connected) {
-				store_open(ps);
-				memcpy(rid, &child, 4);
-				memcpy(rid + 4, &e.epoch, 4);
-				downlink_on_msg(&ps->n, rid, 8, s->unit, e.msg, e.len);
-				simstat.delivered++;
-				schedule_timer(ps);
-			}
-			break;
-		}
-		case EV_DELIVER_DOWN:
-			if (s->up && s->connected && e.epoch == s->epoch) {
-				store_open(s);
-				uplink_on_msg(&s->n, e.msg, e.len);
-				simstat.delivered++;
-				schedule_timer(s);
-			}
-			break;
-		case EV_TIMER:
-			if (s->up && e.ver == s->timer_ver) {
-				store_open(s);
-				rollup_tick(&s->n, s->n.io.mono_ms(s));
-				if (s->n.has_parent)
-					uplink_tick(&s->n, s->n.io.mono_ms(s));
-				downlink_tick(&s->n, s->n.io.mono_ms(s));
-				schedule_timer(s);
-			}
-			break;
-		case EV_PUT:
-			if (!s->up)             /* the operator retries later */
-				ev_push((struct ev){ .at = vnow + 5000, .type = EV_PUT,
-				    .node = e.node, .round = e.round });
-			else {
-				store_open(s);
-				do_put(s, e.round);
-			}
-			break;
-		case EV_CRASH:
-			if (s->up) {
-				node_crash(s);
-				ev_push((struct ev){ .at = vnow + 500 + rng_below(10000),
-				    .type = EV_RESTART, .node = e.node });
-			}
-			break;
-		case EV_RESTART:
-			node_boot(s);
-			simstat.restarts++;
-			break;
-		case EV_PARTITION:
-			if (topo->units[s->unit].parent >= 0) {
-				s->part_until = vnow + 5000 + rng_below(60000);
-				simstat.partitions++;
-			}
-			break;
-		}
+		handle(&e, 1);
 		free(e.msg);
 		if (vnow >= next_check) {
 			next_check = vnow + 1000;
@@ -833,34 +1186,9 @@ main(int argc, char **argv)
 	uint64_t quiet_deadline = vnow + 120000;
 	while (nheap > 0 && vnow < quiet_deadline) {
 		struct ev e = ev_pop();
-		struct simnode *s = &nodes[e.node];
 		if (e.at > vnow)
 			vnow = e.at;
-		if (e.type == EV_DELIVER_UP) {
-			int parent = node_of_unit[topo->units[s->unit].parent];
-			uint8_t rid[8];
-			uint32_t child = (uint32_t)e.node;
-			if (nodes[parent].up && e.epoch == s->epoch && s->connected) {
-				store_open(&nodes[parent]);
-				memcpy(rid, &child, 4);
-				memcpy(rid + 4, &e.epoch, 4);
-				downlink_on_msg(&nodes[parent].n, rid, 8, s->unit, e.msg, e.len);
-				schedule_timer(&nodes[parent]);
-			}
-		} else if (e.type == EV_DELIVER_DOWN) {
-			if (s->connected && e.epoch == s->epoch) {
-				store_open(s);
-				uplink_on_msg(&s->n, e.msg, e.len);
-				schedule_timer(s);
-			}
-		} else if (e.type == EV_TIMER && e.ver == s->timer_ver) {
-			store_open(s);
-			rollup_tick(&s->n, s->n.io.mono_ms(s));
-			if (s->n.has_parent)
-				uplink_tick(&s->n, s->n.io.mono_ms(s));
-			downlink_tick(&s->n, s->n.io.mono_ms(s));
-			schedule_timer(s);
-		}
+		handle(&e, 0);
 		free(e.msg);
 	}
 
@@ -870,14 +1198,29 @@ main(int argc, char **argv)
 	    ", puts %" PRIu64 "\n", (double)vnow / 1000, wall_s, simstat.events,
 	    simstat.sent, simstat.delivered, simstat.dropped, simstat.duplicated, simstat.crashes,
 	    simstat.restarts, simstat.partitions, simstat.puts);
+	printf("# core: %" PRIu64 " drains of %" PRIu64 " messages (up to %" PRIu64
+	    " at once), %" PRIu64 " idle syncs; %" PRIu64 " ACKs, %" PRIu64
+	    " checked against durability; ZAP %" PRIu64 " admitted, %" PRIu64
+	    " refused; %" PRIu64 " key rotations, %" PRIu64 " impostors refused, %"
+	    PRIu64 " outbox entries poisoned\n", simstat.drains, simstat.drained,
+	    simstat.max_drain, simstat.idles, simstat.acks, simstat.acks_checked,
+	    simstat.zap_ok, simstat.zap_denied, simstat.rotations,
+	    simstat.impostors_refused, simstat.poisoned);
 	check(converged, "national converged to the exact sums under faults");
+	check(simstat.acks_early == 0, "no ACK left before its commit was durable "
+	    "(%" PRIu64 " of %" PRIu64 " checked)", simstat.acks_early,
+	    simstat.acks_checked);
+	check(simstat.acks_checked > 0, "ACKs were checked against durability");
+	check(simstat.impostors_refused == simstat.impostors_tried,
+	    "every impostor key was refused by ZAP (%" PRIu64 " of %" PRIu64 ")",
+	    simstat.impostors_refused, simstat.impostors_tried);
 	final_checks(&x);
 
 	for (i = 0; i < nnodes; i++) {
-		uplink_close(&nodes[i].n);
-		downlink_close(&nodes[i].n);
+		node_stop(&nodes[i].n);
+		inq_clear(&nodes[i]);
+		free(nodes[i].q);
 		store_close(&nodes[i]);
-		ts_buf_free(&nodes[i].n.tx);
 		ts_identity_wipe(&nodes[i].id);
 	}
 	while (nheap > 0)

@@ -162,9 +162,9 @@ fill_fn(ts_txn *t, void *arg)
 	rc |= ts_fork_put(t, "A", 2, h, e2, sizeof(e2));
 	h[0] ^= 0xff;
 	rc |= ts_fork_put(t, "A", 2, h, e1, sizeof(e1));
-	rc |= ts_audit_put(t, "first line");
-	rc |= ts_audit_put(t, "second line");
-	rc |= ts_audit_put(t, "third line");
+	rc |= ts_audit_put(t, ts_now_ms(), "first line");
+	rc |= ts_audit_put(t, ts_now_ms(), "second line");
+	rc |= ts_audit_put(t, ts_now_ms(), "third line");
 	rc |= ts_dirty_set(t, "2025Q1");
 	rc |= ts_dirty_set(t, "2025");
 	rc |= ts_dirty_set(t, "2024");
@@ -413,7 +413,7 @@ abort_fn(ts_txn *t, void *arg)
 	if (ts_env_put(t, "Q", 1, e, sizeof(e)) != 0 ||
 	    ts_meta_put(t, "unit", "XXXX", 4) != 0 ||
 	    ts_outbox_append(t, e, sizeof(e), &id) != 0 ||
-	    ts_audit_put(t, "never") != 0)
+	    ts_audit_put(t, ts_now_ms(), "never") != 0)
 		return -1;
 	return 42;
 }

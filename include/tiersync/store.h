@@ -188,7 +188,9 @@ int ts_dead_count(ts_txn *t, uint64_t *n);
 int ts_fork_put(ts_txn *t, const char *origin, uint64_t seq,
                 const uint8_t hash[TS_HASH_LEN], const uint8_t *env, size_t len);
 int ts_fork_count(ts_txn *t, uint64_t *n);
-int ts_audit_put(ts_txn *t, const char *line);
+/* An audit line stamped time_ms (ms since the epoch, from the caller's
+ * clock: the node's is virtual in the simulator). */
+int ts_audit_put(ts_txn *t, uint64_t time_ms, const char *line);
 typedef int (*ts_audit_cb)(uint64_t time_ms, const char *line, size_t len, void *arg);
 int ts_audit_each(ts_txn *t, ts_audit_cb cb, void *arg);
 int ts_dirty_set(ts_txn *t, const char *period);
