@@ -16,7 +16,9 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -739,6 +741,79 @@ ts_store_sync(ts_store *s)
 		return store_err(NULL, "mdb_env_sync", rc);
 	s->durable = s->commits;
 	return 0;
+}
+
+/*
+ * The simulator's power cut.  LMDB writes a txn's data pages to free
+ * pages (copy on write), then its meta page, into slot (txnid & 1); a
+ * lazy commit's meta page is written but not flushed, so a power cut
+ * before the next flush leaves that slot as it was and the store opens
+ * at the txn before.  A NOSYNC store never flushes, so here the slot is
+ * made to say what the flushed state said: the other slot's page (the
+ * previous txn) is copied over it.  Only the last commit can be lost: a
+ * commit's data flush also flushes every meta page written before it
+ * (ts_store_write_ex).
+ */
+int
+ts_store_power_cut(ts_store **sp, int *lost)
+{
+	ts_store *s;
+	MDB_envinfo info;
+	MDB_stat st;
+	const char *dir;
+	char path[4096];
+	uint8_t *page = NULL;
+	size_t from, to;
+	int fd = -1, rc, mrc;
+
+	if (lost != NULL)
+		*lost = 0;
+	if (sp == NULL || (s = *sp) == NULL || !s->nosync || s->rdonly ||
+	    s->in_write || s->nread > 0)
+		return TS_EINVAL;
+	if (s->durable == s->commits) {
+		ts_store_close(sp);
+		return 0;
+	}
+	if ((mrc = mdb_env_info(s->env, &info)) != 0 ||
+	    (mrc = mdb_env_stat(s->env, &st)) != 0 ||
+	    (mrc = mdb_env_get_path(s->env, &dir)) != 0)
+		return store_err(NULL, "power cut: env info", mrc);
+	if (info.me_last_txnid == 0 ||
+	    (size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >= sizeof(path))
+		return TS_EINVAL;
+	to = (size_t)(info.me_last_txnid & 1);
+	from = to ^ 1;
+	ts_store_close(sp);
+	if ((page = malloc(st.ms_psize)) == NULL)
+		return TS_ENOMEM;
+	rc = TS_ESTORE;
+	if ((fd = open(path, O_RDWR)) == -1) {
+		log_warn("store: power cut: open %s", path);
+		goto out;
+	}
+	if (pread(fd, page, st.ms_psize, (off_t)(from * st.ms_psize)) !=
+	    (ssize_t)st.ms_psize) {
+		log_warn("store: power cut: read %s", path);
+		goto out;
+	}
+	/* The page header's first field is its own page number. */
+	memcpy(page, &to, sizeof(to));
+	if (pwrite(fd, page, st.ms_psize, (off_t)(to * st.ms_psize)) !=
+	    (ssize_t)st.ms_psize) {
+		log_warn("store: power cut: write %s", path);
+		goto out;
+	}
+	rc = 0;
+	if (lost != NULL)
+		*lost = 1;
+out:
+	if (fd != -1 && close(fd) == -1 && rc == 0) {
+		log_warn("store: power cut: close %s", path);
+		rc = TS_ESTORE;
+	}
+	free(page);
+	return rc;
 }
 
 int

@@ -27,7 +27,10 @@
  * usage: tiersync-sim [--topology F] [--unit CODE | --all] [--seed N]
  *        [--drop P] [--dup P] [--delay-ms N] [--crashes N]
  *        [--partitions N] [--rounds N] [--max-virtual-s N] [--dir D]
- *        [--rotations N] [--poison N]
+ *        [--rotations N] [--poison N] [--power P]
+ *
+ * --power P: the share of crashes that are power cuts (default 0.5):
+ * the store then also loses its last commit if it was not durable yet.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -66,13 +69,13 @@ static uint64_t rng_below(uint64_t n) { return n ? rng() % n : 0; }
 static struct {
 	const char *topology, *unit, *dir;
 	uint64_t seed;
-	double   drop, dup;
+	double   drop, dup, power;
 	unsigned delay_ms, crashes, partitions, rounds, max_virtual_s;
 	unsigned rotations, poison;
 	int      all, verbose;
 	size_t   store_cap;          /* 0 = from the open-files limit */
 } opt = {
-	.topology = NULL, .unit = "109", .drop = 0.01, .dup = 0.01,
+	.topology = NULL, .unit = "109", .drop = 0.01, .dup = 0.01, .power = 0.5,
 	.delay_ms = 30, .crashes = 10, .partitions = 3, .rounds = 3,
 	.max_virtual_s = 3600, .rotations = 2, .poison = 2,
 };
@@ -99,6 +102,7 @@ struct simnode {
 	struct inq { uint32_t child, epoch; uint8_t *msg; size_t len; } *q;
 	size_t   nq, capq;
 	int      poll_pending;       /* an EV_POLL is queued              */
+	int      cut_armed;          /* power cut after the next lazy commit */
 	int      idle_pending;       /* an EV_IDLE is queued              */
 	/* batches this node pushed: the parent's commit count before the
 	 * drain that took each (invariant 1 check) */
@@ -122,7 +126,7 @@ static struct {
 	    partitions, events, puts;
 	uint64_t drains, drained, max_drain, acks, acks_checked, acks_early,
 	    idles, zap_ok, zap_denied, rotations, poisoned, impostors_refused;
-	uint64_t impostors_tried;
+	uint64_t impostors_tried, power_cuts, commits_lost;
 } simstat;
 static uint64_t poisoned_expected;   /* broken outbox entries injected */
 
@@ -151,6 +155,11 @@ store_open(struct simnode *s)
 			v->st_ref = 0;
 			continue;
 		}
+		/* Closing is not a crash: what is committed stays, and the
+		 * ACKs held for it go out first (a reopened store counts its
+		 * commits from zero). */
+		if (v->up && downlink_acks_waiting(&v->n))
+			downlink_acks_sync(&v->n);
 		ts_store_close(&v->n.st);
 		v->st_open = 0;
 		stores_open--;
@@ -456,16 +465,29 @@ inq_clear(struct simnode *s)
 	s->nq = 0;
 }
 
-/* kill -9: every in-memory thing is gone, the committed store stays. */
+/* kill -9: every in-memory thing is gone, the committed store stays.
+ * A power cut (power != 0): the last commit too, if it was not durable
+ * yet (ts_store_power_cut), as when the meta page had not been flushed. */
 static void
-node_crash(struct simnode *s)
+node_crash(struct simnode *s, int power)
 {
 	struct node *n = &s->n;
+	int lost = 0, rc;
 
 	if (!s->up)
 		return;
 	node_stop(n);
 	inq_clear(s);               /* received, not read: gone with it */
+	s->cut_armed = 0;
+	if (power && s->st_open) {
+		if ((rc = ts_store_power_cut(&n->st, &lost)) != 0)
+			fatalx("sim power cut at %s: %s", topo->units[s->unit].code,
+			    ts_strerror(rc));
+		s->st_open = 0;
+		stores_open--;
+		simstat.power_cuts++;
+		simstat.commits_lost += (uint64_t)lost;
+	}
 	store_close(s);
 	s->up = 0;
 	s->connected = 0;
@@ -742,6 +764,14 @@ do_poll(struct simnode *ps)
 	memmove(ps->q, ps->q + k, (ps->nq - k) * sizeof(*ps->q));
 	ps->nq -= k;
 	simstat.delivered += k;
+	if (ps->cut_armed &&
+	    !ts_store_is_durable(ps->n.st, ts_store_commits(ps->n.st))) {
+		ps->cut_armed = 0;
+		node_crash(ps, 1);
+		ev_push((struct ev){ .at = vnow + 500 + rng_below(10000),
+		    .type = EV_RESTART, .node = (int)(ps - nodes) });
+		return;
+	}
 	if (ps->nq > 0)
 		want_poll(ps);
 	else
@@ -939,7 +969,15 @@ handle(struct ev *ep, int faults)
 		break;
 	case EV_CRASH:
 		if (faults && s->up) {
-			node_crash(s);
+			int power = rng01() < opt.power;
+			/* A power cut at a relay strikes right after its next
+			 * lazy group commit (do_poll), inside the window before
+			 * that commit is durable, where it can lose something. */
+			if (power && topo->units[s->unit].nchildren > 0) {
+				s->cut_armed = 1;
+				break;
+			}
+			node_crash(s, power);
 			ev_push((struct ev){ .at = vnow + 500 + rng_below(10000),
 			    .type = EV_RESTART, .node = e.node });
 		}
@@ -973,7 +1011,7 @@ usage(void)
 	fprintf(stderr, "usage: tiersync-sim [--topology F] [--unit CODE | --all] "
 	    "[--seed N] [--drop P] [--dup P] [--delay-ms N] [--crashes N] "
 	    "[--partitions N] [--rounds N] [--max-virtual-s N] [--dir D] "
-	    "[--rotations N] [--poison N] [-v]\n");
+	    "[--rotations N] [--poison N] [--power P] [-v]\n");
 	exit(2);
 }
 
@@ -1018,6 +1056,7 @@ main(int argc, char **argv)
 		else if (ARG("--seed")) opt.seed = strtoull(v, NULL, 10);
 		else if (ARG("--drop")) opt.drop = atof(v);
 		else if (ARG("--dup")) opt.dup = atof(v);
+		else if (ARG("--power")) opt.power = atof(v);
 		else if (ARG("--delay-ms")) opt.delay_ms = (unsigned)atoi(v);
 		else if (ARG("--crashes")) opt.crashes = (unsigned)atoi(v);
 		else if (ARG("--partitions")) opt.partitions = (unsigned)atoi(v);
@@ -1030,7 +1069,8 @@ main(int argc, char **argv)
 		else usage();
 #undef ARG
 	}
-	if (opt.rounds == 0 || opt.drop < 0 || opt.drop >= 1 || opt.dup < 0 || opt.dup >= 1)
+	if (opt.rounds == 0 || opt.drop < 0 || opt.drop >= 1 || opt.dup < 0 ||
+	    opt.dup >= 1 || opt.power < 0 || opt.power > 1)
 		usage();
 	if (opt.seed == 0) {
 		if (getenv("TS_SEED") != NULL)
@@ -1202,10 +1242,12 @@ main(int argc, char **argv)
 	    " at once), %" PRIu64 " idle syncs; %" PRIu64 " ACKs, %" PRIu64
 	    " checked against durability; ZAP %" PRIu64 " admitted, %" PRIu64
 	    " refused; %" PRIu64 " key rotations, %" PRIu64 " impostors refused, %"
-	    PRIu64 " outbox entries poisoned\n", simstat.drains, simstat.drained,
+	    PRIu64 " outbox entries poisoned; %" PRIu64 " power cuts lost %" PRIu64
+	    " commits\n", simstat.drains, simstat.drained,
 	    simstat.max_drain, simstat.idles, simstat.acks, simstat.acks_checked,
 	    simstat.zap_ok, simstat.zap_denied, simstat.rotations,
-	    simstat.impostors_refused, simstat.poisoned);
+	    simstat.impostors_refused, simstat.poisoned, simstat.power_cuts,
+	    simstat.commits_lost);
 	check(converged, "national converged to the exact sums under faults");
 	check(simstat.acks_early == 0, "no ACK left before its commit was durable "
 	    "(%" PRIu64 " of %" PRIu64 " checked)", simstat.acks_early,

@@ -1471,6 +1471,87 @@ test_env_layout(void)
 	ts_store_close(&s);
 }
 
+/* ---- the simulator's power cut ---- */
+
+static int
+pc_put_fn(ts_txn *t, void *arg)
+{
+	return ts_meta_put_u64(t, "pc", *(uint64_t *)arg);
+}
+
+static uint64_t
+pc_value(const char *dir)
+{
+	ts_store *s = NULL;
+	ts_txn *t = NULL;
+	uint64_t v = 99;
+
+	if (ts_store_open(&s, dir, TS_STORE_NOLOCK, 0, 0) != 0)
+		return 98;
+	if (ts_store_read_begin(s, &t) == 0) {
+		if (ts_meta_get_u64(t, "pc", &v) != 0)
+			v = 97;
+		ts_store_read_end(&t);
+	}
+	ts_store_close(&s);
+	return v;
+}
+
+/* A lazy commit that no later commit or sync made durable is lost by a
+ * power cut, and only that one; a durable one never is. */
+static void
+test_power_cut(void)
+{
+	ts_store *s = NULL;
+	uint64_t v;
+	int lost = -1, i;
+
+	CHECK_EQ_INT(ts_store_open(&s, path("pc"), TS_STORE_NOLOCK, 0, 0), 0,
+	    "open a NOSYNC store");
+	v = 1;
+	CHECK_EQ_INT(ts_store_write(s, pc_put_fn, &v), 0, "durable commit 1");
+	v = 2;
+	CHECK_EQ_INT(ts_store_write_ex(s, pc_put_fn, &v, NULL, NULL,
+	    TS_WRITE_LAZY), 0, "lazy commit 2");
+	CHECK(!ts_store_is_durable(s, ts_store_commits(s)),
+	    "a NOSYNC store keeps the lazy bookkeeping");
+	CHECK_EQ_INT(ts_store_power_cut(&s, &lost), 0, "power cut");
+	CHECK(s == NULL && lost == 1, "closed, one commit lost");
+	CHECK_EQ_INT((int)pc_value(path("pc")), 1, "the store opens at commit 1");
+
+	/* Twice in a row, alternating meta slots, then a durable tail. */
+	for (i = 0; i < 3; i++) {
+		CHECK_EQ_INT(ts_store_open(&s, path("pc"), TS_STORE_NOLOCK, 0, 0), 0,
+		    "reopen %d", i);
+		v = 10 + (uint64_t)i;
+		CHECK_EQ_INT(ts_store_write_ex(s, pc_put_fn, &v, NULL, NULL,
+		    TS_WRITE_LAZY), 0, "lazy %d", i);
+		if (i == 2) {
+			v = 20;
+			CHECK_EQ_INT(ts_store_write_ex(s, pc_put_fn, &v, NULL, NULL,
+			    TS_WRITE_LAZY), 0, "a second lazy commit");
+		}
+		CHECK_EQ_INT(ts_store_power_cut(&s, &lost), 0, "power cut %d", i);
+		CHECK(lost == 1, "lost the last commit %d", i);
+	}
+	CHECK_EQ_INT((int)pc_value(path("pc")), 12,
+	    "the last lazy commit is lost, the one before it is not");
+
+	CHECK_EQ_INT(ts_store_open(&s, path("pc"), TS_STORE_NOLOCK, 0, 0), 0, "reopen");
+	v = 30;
+	CHECK_EQ_INT(ts_store_write_ex(s, pc_put_fn, &v, NULL, NULL,
+	    TS_WRITE_LAZY), 0, "lazy 30");
+	CHECK_EQ_INT(ts_store_sync(s), 0, "sync");
+	CHECK_EQ_INT(ts_store_power_cut(&s, &lost), 0, "power cut after a sync");
+	CHECK(lost == 0 && pc_value(path("pc")) == 30, "nothing durable is lost");
+
+	/* Only for the simulator's stores. */
+	CHECK_EQ_INT(ts_store_open(&s, path("pc-real"), 0, 0, 0), 0, "open a real store");
+	CHECK_EQ_INT(ts_store_power_cut(&s, &lost), TS_EINVAL,
+	    "a real store refuses a simulated power cut");
+	ts_store_close(&s);
+}
+
 int
 main(void)
 {
@@ -1491,6 +1572,7 @@ main(void)
 	test_prealloc();
 	test_lazy();
 	test_env_layout();
+	test_power_cut();
 	rm_rf(tmpdir);
 	return ts_test_done();
 }

@@ -90,6 +90,14 @@ int ts_store_write_ex(ts_store *s, ts_write_fn fn, void *arg,
 uint64_t ts_store_commits(const ts_store *s);     /* since open          */
 int      ts_store_is_durable(const ts_store *s, uint64_t gen);
 int      ts_store_sync(ts_store *s);              /* make all durable    */
+/* Simulator only (a store opened TS_STORE_NOLOCK, which is NOSYNC):
+ * close *s as a power cut would, losing the last commit if it was not
+ * durable yet (a lazy commit not followed by another commit or a sync).
+ * *s = NULL; *lost (if not NULL) = 1 if a commit was lost.  TS_EINVAL
+ * for any other store, or inside a txn; TS_ESTORE if the file could not
+ * be rewritten (logged); the store is closed in every case but
+ * TS_EINVAL. */
+int      ts_store_power_cut(ts_store **s, int *lost);
 
 /* Read-only transaction (a reader slot).  Always end it. */
 int  ts_store_read_begin(ts_store *s, ts_txn **t);
