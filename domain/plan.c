@@ -486,6 +486,42 @@ ts_plans_for_unit(const ts_plans *ps, const char *unit)
 }
 
 int
+ts_plans_target(const ts_plans *ps, const ts_topo *topo, int unit,
+    const char *ind, const char *dis, int year, const ts_target **t, int *from)
+{
+	const ts_target *bare = NULL;     /* nearest row without a figure */
+	int bare_from = -1, u;
+
+	if (t != NULL)
+		*t = NULL;
+	if (from != NULL)
+		*from = -1;
+	if (ps == NULL || topo == NULL || ind == NULL || dis == NULL || t == NULL ||
+	    from == NULL || unit < 0 || (size_t)unit >= topo->nunits)
+		return TS_EINVAL;
+	for (u = unit; u >= 0; u = topo->units[u].parent) {
+		const ts_target *x = ts_plan_find(ts_plans_for_unit(ps,
+		    topo->units[u].code), ind, dis, year);
+		if (x == NULL)
+			continue;
+		if (x->op != TS_OP_NONE) {
+			*t = x;
+			*from = u;
+			return 0;
+		}
+		if (bare == NULL) {
+			bare = x;
+			bare_from = u;
+		}
+	}
+	if (bare == NULL)
+		return TS_ENOTFOUND;
+	*t = bare;
+	*from = bare_from;
+	return 0;
+}
+
+int
 ts_target_met(const ts_target *t, uint64_t num, uint64_t den)
 {
 	unsigned __int128 lhs, rhs;

@@ -25,6 +25,7 @@
 
 #include "tiersync/common.h"
 #include "tiersync/proto.h"
+#include "tiersync/topology.h"
 
 /* ------------------------------------------------------------------ */
 /* Catalogue (library tiersync_domain: daemon, tierctl, tests)          */
@@ -126,7 +127,32 @@ typedef struct ts_plans {
 int  ts_plans_load_dir(ts_plans *ps, const char *dir, const ts_catalogue *cat,
          char *err, size_t errlen);
 void ts_plans_free(ts_plans *ps);
+/* The plan of unit code `unit` in ps, or NULL (none loaded). */
 const ts_plan *ts_plans_for_unit(const ts_plans *ps, const char *unit);
+/*
+ * The target in force for (ind, dis, year) at unit index `unit` of topo:
+ * the one rule of inheritance (DESIGN "Plans", docs/REGISTER.md), used
+ * by `tierctl report` and `tierctl export --format html` alike.
+ *
+ * Walks from `unit` up to the root; at each unit its plan (if ps holds
+ * one) is asked with ts_plan_find (that year's row, else its "*" row).
+ * The nearest plan that sets a FIGURE wins: a lower plan's figure
+ * overrides a higher one's.  A row without a figure (op '-') records that
+ * a plan speaks of the indicator but states no number; it does not hide
+ * a figure set higher up.  Only when no plan on the path sets a figure
+ * is the nearest figure-less row returned (so a report can still say
+ * whose plan speaks of it; its op is TS_OP_NONE).
+ *
+ * On 0, *t points into the plan that sets it (valid until ps is freed)
+ * and *from is the topology index of that plan's unit.  Returns
+ * TS_ENOTFOUND when no plan on the path has a row for (ind, dis, year),
+ * TS_EINVAL when an argument is NULL or unit is not an index of topo;
+ * on either error *t is NULL and *from -1 (when they are not NULL).
+ * Plans of units not in topo are never consulted.
+ */
+int  ts_plans_target(const ts_plans *ps, const ts_topo *topo, int unit,
+         const char *ind, const char *dis, int year, const ts_target **t,
+         int *from);
 /* 1 met, 0 not met, -1 cannot tell (no figure, or den 0 for a ratio). */
 int  ts_target_met(const ts_target *t, uint64_t num, uint64_t den);
 const char *ts_op_text(int op);             /* "<", "<=", ">=", ">", "" */

@@ -393,26 +393,29 @@ struct rep_dom {
 	int           year;
 };
 
-/* Target for (ind, dis) at unit u: u's own plan, else the nearest
- * ancestor's plan that sets it (or only --plan's).  *who = unit index. */
+/* Target for (ind, dis) at unit u by the inheritance rule of
+ * ts_plans_target, or with --plan only that plan's row (a comparison the
+ * operator asked for, not inheritance).  *who = unit index, -1 if none. */
 static const ts_target *
 dom_target(const struct ctl *c, const struct rep_dom *d, int u, const char *ind,
     const char *dis, int *who)
 {
+	const ts_target *t = NULL;
+	int rc;
+
 	*who = -1;
-	if (d->plan_unit >= 0)
-		u = d->plan_unit;
-	for (; u >= 0; u = c->topo->units[u].parent) {
-		const ts_plan *pl = ts_plans_for_unit(&d->plans, c->topo->units[u].code);
-		const ts_target *t = ts_plan_find(pl, ind, dis, d->year);
-		if (t != NULL) {
-			*who = u;
-			return t;
-		}
-		if (d->plan_unit >= 0)
-			break;
+	if (d->plan_unit >= 0) {
+		t = ts_plan_find(ts_plans_for_unit(&d->plans,
+		    c->topo->units[d->plan_unit].code), ind, dis, d->year);
+		if (t != NULL)
+			*who = d->plan_unit;
+		return t;
 	}
-	return NULL;
+	rc = ts_plans_target(&d->plans, c->topo, u, ind, dis, d->year, &t, who);
+	if (rc != 0 && rc != TS_ENOTFOUND)     /* TS_EINVAL: a bug here */
+		ctl_warnx("target of indicator %s at unit index %d: %s", ind, u,
+		    ts_strerror(rc));
+	return t;
 }
 
 static const ts_value *
