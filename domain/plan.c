@@ -6,8 +6,6 @@
  *   !title<TAB>TEXT         required, once
  *   !catalogue<TAB>ID       required, once: the catalogue it maps to
  *   indicator dis year op target measure name_vi notes
- *
- * Also the period/date helpers shared with the register code.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,32 +18,6 @@
 
 #define PLAN_FILE_MAX (4u << 20)
 #define PLAN_HEADER "indicator\tdis\tyear\top\ttarget\tmeasure\tname_vi\tnotes"
-
-int
-ts_period_days(const char *period, int32_t *first, int32_t *last)
-{
-	size_t n = strlen(period);
-	int y;
-
-	if (ts_valid_period(period, n) != 0)
-		return TS_EPARSE;
-	y = atoi(period);
-	if (n == 4) {
-		*first = ts_days_from_civil(y, 1, 1);
-		*last = ts_days_from_civil(y + 1, 1, 1) - 1;
-	} else if (period[4] == 'Q') {
-		unsigned q = (unsigned)(period[5] - '0'), m = (q - 1) * 3 + 1;
-		*first = ts_days_from_civil(y, m, 1);
-		*last = (q == 4 ? ts_days_from_civil(y + 1, 1, 1) :
-		    ts_days_from_civil(y, m + 3, 1)) - 1;
-	} else {
-		unsigned m = (unsigned)atoi(period + 5);
-		*first = ts_days_from_civil(y, m, 1);
-		*last = (m == 12 ? ts_days_from_civil(y + 1, 1, 1) :
-		    ts_days_from_civil(y, m + 1, 1)) - 1;
-	}
-	return 0;
-}
 
 const char *
 ts_op_text(int op)

@@ -646,6 +646,7 @@ cmd_report(struct ctl *c, int argc, char **argv)
 {
 	struct rep p;
 	struct rep_dom d;
+	ts_period per;
 	const char *unit = NULL, *ind = NULL, *plan = NULL, *plans = NULL;
 	struct opt opts[] = { { "--unit", &unit, NULL }, { "--indicator", &ind, NULL },
 	    { "--plan", &plan, NULL }, { "--plans", &plans, NULL },
@@ -658,7 +659,7 @@ cmd_report(struct ctl *c, int argc, char **argv)
 		return rc < 0 ? EXIT_OK : rc;
 	memset(&p, 0, sizeof(p));
 	p.period = pos[0];
-	if (ts_valid_period(p.period, strlen(p.period)) != 0) {
+	if (ts_period_parse(p.period, strlen(p.period), &per) != 0) {
 		ctl_errx("PERIOD '%s': expected YYYY, YYYYQn or YYYY-MM", p.period);
 		return EXIT_FAIL;
 	}
@@ -674,7 +675,7 @@ cmd_report(struct ctl *c, int argc, char **argv)
 	}
 	memset(&d, 0, sizeof(d));
 	d.plan_unit = -1;
-	d.year = atoi(p.period);
+	d.year = per.year;          /* a quarter or month: its year's targets */
 	if (plan != NULL && (arg_code("--plan", plan) != 0 ||
 	    (d.plan_unit = ts_topo_find(c->topo, plan)) < 0)) {
 		if (d.plan_unit < 0)

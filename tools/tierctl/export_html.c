@@ -113,13 +113,17 @@ html_target(const struct xport *x, int unit, const char *ind, double *value,
     char *text, size_t textlen)
 {
 	const ts_target *t;
+	ts_period per;
 	int rc, from;
 
 	text[0] = '\0';
 	if (h_plans.n == 0)
 		return 0;
-	rc = ts_plans_target(&h_plans, x->c->topo, unit, ind, "", atoi(x->period),
-	    &t, &from);
+	if ((rc = ts_period_parse(x->period, strlen(x->period), &per)) != 0) {
+		ctl_warnx("period '%s': %s", x->period, ts_strerror(rc));
+		return 0;                  /* cmd_export checked it already */
+	}
+	rc = ts_plans_target(&h_plans, x->c->topo, unit, ind, "", per.year, &t, &from);
 	if (rc != 0) {
 		if (rc != TS_ENOTFOUND)
 			ctl_warnx("target of indicator %s: %s", ind, ts_strerror(rc));
