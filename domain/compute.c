@@ -39,6 +39,27 @@ ts_compute_indicators(size_t *n)
 	return inds;
 }
 
+int
+ts_compute_ids(const ts_compute_ind *ci, size_t n, const char ***ids)
+{
+	const char **a;
+	size_t i;
+
+	if (ids == NULL)
+		return TS_EINVAL;
+	*ids = NULL;
+	if (ci == NULL && n > 0)
+		return TS_EINVAL;
+	if (n == 0)
+		return 0;
+	if ((a = calloc(n, sizeof(*a))) == NULL)
+		return TS_ENOMEM;
+	for (i = 0; i < n; i++)
+		a[i] = ci[i].id;
+	*ids = a;
+	return 0;
+}
+
 /* Age in full years on day `on` of someone born on `birth`. */
 static int
 age_on(int32_t birth, int32_t on)

@@ -292,6 +292,62 @@ out:
 	ts_topo_free(&topo);
 }
 
+/* ---- the indicator list of CTL_REPLACE (ts_compute_ids) ---- */
+
+/*
+ * tierctl compute used to copy the computed indicators' ids into a
+ * 64-entry array and pass the full count: with more than 64 it read past
+ * the array.  ts_compute_ids has no cap: 200 synthetic indicators all
+ * come back, in order, and travel in one CTL_REPLACE.
+ */
+static void
+test_compute_ids(void)
+{
+	enum { N = 200 };
+	static char names[N][8];
+	static const char *sentinel[1];
+	ts_compute_ind ci[N];
+	const ts_compute_ind *real;
+	const char **ids = NULL;
+	ts_buf b = { NULL, 0, 0 };
+	ts_msg m;
+	size_t i, nreal, same = 0, decoded = 0;
+	int rc;
+
+	for (i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "x%zu", i);
+		ci[i].id = names[i];
+		ci[i].dims = 0;
+	}
+	rc = ts_compute_ids(ci, N, &ids);
+	CHECK(rc == 0 && ids != NULL, "ts_compute_ids: %d ids (%s)", N, ts_strerror(rc));
+	if (rc != 0)
+		return;
+	for (i = 0; i < N; i++)
+		same += ids[i] == ci[i].id;
+	CHECK_EQ_INT(same, N, "all %d ids, in order, past the old cap of 64", N);
+	rc = ts_msg_ctl_replace(&b, "2025", ids, N, NULL, 0);
+	CHECK(rc == 0, "CTL_REPLACE with %d indicators encodes (%s)", N, ts_strerror(rc));
+	memset(&m, 0, sizeof(m));
+	if (rc == 0 && ts_msg_decode(b.buf, b.len, &m) == 0 && m.ninds == N)
+		for (i = 0; i < N; i++)
+			decoded += strcmp(m.inds[i], names[i]) == 0;
+	CHECK_EQ_INT(decoded, N, "and decodes with all %d, in order", N);
+	ts_msg_clear(&m);
+	ts_buf_free(&b);
+	free(ids);
+
+	real = ts_compute_indicators(&nreal);
+	CHECK(ts_compute_ids(real, nreal, &ids) == 0 && ids != NULL &&
+	    strcmp(ids[0], real[0].id) == 0 && strcmp(ids[nreal - 1], real[nreal - 1].id) == 0,
+	    "the shipped list (%zu) too", nreal);
+	free(ids);
+	ids = sentinel;                    /* not NULL: must be reset */
+	CHECK(ts_compute_ids(ci, 0, &ids) == 0 && ids == NULL, "n 0: NULL array");
+	CHECK(ts_compute_ids(NULL, 3, &ids) == TS_EINVAL && ids == NULL &&
+	    ts_compute_ids(ci, 3, NULL) == TS_EINVAL, "NULL list or output: TS_EINVAL");
+}
+
 /* ---- register ---- */
 
 static const char CHILDREN[] =
@@ -553,6 +609,7 @@ main(void)
 	test_catalogue_errors();
 	test_plans();
 	test_plan_inheritance();
+	test_compute_ids();
 	test_register();
 	ts_catalogue_free(&cat);
 	return ts_test_done();

@@ -261,6 +261,13 @@ typedef struct ts_compute_ind {
 /* The indicators computed from the register (must be the catalogue's
  * source=register entries; a test checks). */
 const ts_compute_ind *ts_compute_indicators(size_t *n);
+/* The ids of the n entries of ci (e.g. ts_compute_indicators' list), in
+ * order, as the indicator list of a CTL_REPLACE (ts_msg_ctl_replace):
+ * one heap array of n pointers into ci's strings; free() the array, the
+ * strings stay ci's.  Any n (no fixed cap).  Returns 0 (n 0: *ids NULL),
+ * TS_EINVAL for ids NULL or ci NULL with n > 0, TS_ENOMEM; *ids is NULL
+ * on error. */
+int  ts_compute_ids(const ts_compute_ind *ci, size_t n, const char ***ids);
 
 /* Values of period from the records: totals and disaggregations,
  * canonical order; *vals is one heap array (free()).  Totals equal the
