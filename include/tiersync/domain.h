@@ -5,7 +5,8 @@
  *              2021-2030 (domain/catalogue.tsv), versioned; its id is
  *              carried in every report (body field `catalogue`).
  *   plans      targets per indicator and year set by a unit
- *              (domain/plans/NNN.tsv), inherited down the tree.
+ *              (domain/plans/NNN.tsv), inherited down the tree
+ *              (ts_plans_target: the one rule of which is in force).
  *   register   the commune's records of children and cases, in a
  *              separate LMDB environment DIR/register/ that only tierctl
  *              opens.  The daemon never links the register code

@@ -45,7 +45,8 @@ typedef struct ts_period {
  */
 int ts_period_parse(const char *s, size_t len, ts_period *p);
 
-/* First day of the period, and the first day AFTER it (exclusive end). */
+/* First day of the period, and the first day AFTER it (exclusive end).
+ * p must be one ts_period_parse filled (these cannot fail then). */
 int32_t ts_period_first_day(const ts_period *p);
 int32_t ts_period_end_day(const ts_period *p);
 /* The instant the period ends: 00:00 Viet Nam time of its end day, in
