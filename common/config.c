@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "tiersync/config.h"
+#include "tiersync/period.h"
+#include "tiersync/topology.h"     /* TS_LVL_COMMUNE */
 
 #define CONFIG_FILE_MAX	(1 << 20)
 
@@ -193,7 +195,6 @@ static int
 set(struct cstate *cs, ts_config *c, const struct copt *o, const char *v,
     size_t line)
 {
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	char	*dst = (char *)c + o->off;
 	char	 buf[TS_PATH_MAX];
 	const char *rest;
@@ -263,8 +264,7 @@ set(struct cstate *cs, ts_config *c, const struct copt *o, const char *v,
 		if (errno == ERANGE || n < o->min || n > o->max)
 			return cerr(cs, line, o->name, "%.40s out of range "
 			    "[%ld, %ld]", v, o->min, o->max);
-		if (o->type == C_MMDD && (n / 100 < 1 || n / 100 > 12 ||
-		    n % 100 < 1 || n % 100 > mdays[n / 100 - 1]))
+		if (o->type == C_MMDD && ts_period_check_mmdd((int)n) != 0)
 			return cerr(cs, line, o->name, "%ld is not a day of "
 			    "the year as MMDD", n);
 		if (o->type == C_LONG)
@@ -549,27 +549,14 @@ ts_config_describe(FILE *f)
 uint64_t
 ts_config_deadline_ms(const ts_config *c, const char *period, int child_level)
 {
-	const int64_t vn_offset_ms = 7 * 3600 * 1000;
-	int year = atoi(period), steps = 3 /* commune */ - child_level;
-	int64_t day;
+	int steps = TS_LVL_COMMUNE - child_level;
+	uint64_t ms;
 
 	if (steps < 0)
 		steps = 0;
-	if (strlen(period) == 4) {
-		int mmdd = c->deadline_annual_mmdd;
-		day = ts_days_from_civil(year, (unsigned)(mmdd / 100),
-		    (unsigned)(mmdd % 100));
-	} else {
-		unsigned m;            /* the month after the period */
-		if (period[4] == 'Q')
-			m = (unsigned)(period[5] - '0') * 3 + 1;
-		else
-			m = (unsigned)atoi(period + 5) + 1;
-		day = m > 12 ? ts_days_from_civil(year + 1, m - 12, 1) :
-		    ts_days_from_civil(year, m, 1);
-		day += period[4] == 'Q' ? c->deadline_quarter_days :
-		    c->deadline_month_days;
-	}
-	day += (int64_t)steps * c->deadline_step_days;
-	return (uint64_t)(day * 86400000 - vn_offset_ms);
+	if (ts_period_deadline_ms(period, c->deadline_annual_mmdd,
+	    c->deadline_quarter_days, c->deadline_month_days,
+	    steps * c->deadline_step_days, &ms) != 0)
+		return 0;               /* not a period: every report counts late */
+	return ms;
 }

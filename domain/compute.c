@@ -39,19 +39,25 @@ ts_compute_indicators(size_t *n)
 	return inds;
 }
 
-static void
-civil(int32_t z, int *y, unsigned *m, unsigned *d)
+int
+ts_compute_ids(const ts_compute_ind *ci, size_t n, const char ***ids)
 {
-	int64_t zz = (int64_t)z + 719468;
-	const int64_t era = (zz >= 0 ? zz : zz - 146096) / 146097;
-	const unsigned doe = (unsigned)(zz - era * 146097);
-	const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	const int64_t yy = (int64_t)yoe + era * 400;
-	const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	const unsigned mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int)(yy + (*m <= 2));
+	const char **a;
+	size_t i;
+
+	if (ids == NULL)
+		return TS_EINVAL;
+	*ids = NULL;
+	if (ci == NULL && n > 0)
+		return TS_EINVAL;
+	if (n == 0)
+		return 0;
+	if ((a = calloc(n, sizeof(*a))) == NULL)
+		return TS_ENOMEM;
+	for (i = 0; i < n; i++)
+		a[i] = ci[i].id;
+	*ids = a;
+	return 0;
 }
 
 /* Age in full years on day `on` of someone born on `birth`. */
@@ -62,8 +68,8 @@ age_on(int32_t birth, int32_t on)
 	unsigned bm, bd, om, od;
 	int a;
 
-	civil(birth, &by, &bm, &bd);
-	civil(on, &oy, &om, &od);
+	ts_period_to_civil(birth, &by, &bm, &bd);
+	ts_period_to_civil(on, &oy, &om, &od);
 	a = oy - by;
 	if (om < bm || (om == bm && od < bd))
 		a--;

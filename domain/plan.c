@@ -6,8 +6,6 @@
  *   !title<TAB>TEXT         required, once
  *   !catalogue<TAB>ID       required, once: the catalogue it maps to
  *   indicator dis year op target measure name_vi notes
- *
- * Also the period/date helpers shared with the register code.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,32 +18,6 @@
 
 #define PLAN_FILE_MAX (4u << 20)
 #define PLAN_HEADER "indicator\tdis\tyear\top\ttarget\tmeasure\tname_vi\tnotes"
-
-int
-ts_period_days(const char *period, int32_t *first, int32_t *last)
-{
-	size_t n = strlen(period);
-	int y;
-
-	if (ts_valid_period(period, n) != 0)
-		return TS_EPARSE;
-	y = atoi(period);
-	if (n == 4) {
-		*first = ts_days_from_civil(y, 1, 1);
-		*last = ts_days_from_civil(y + 1, 1, 1) - 1;
-	} else if (period[4] == 'Q') {
-		unsigned q = (unsigned)(period[5] - '0'), m = (q - 1) * 3 + 1;
-		*first = ts_days_from_civil(y, m, 1);
-		*last = (q == 4 ? ts_days_from_civil(y + 1, 1, 1) :
-		    ts_days_from_civil(y, m + 3, 1)) - 1;
-	} else {
-		unsigned m = (unsigned)atoi(period + 5);
-		*first = ts_days_from_civil(y, m, 1);
-		*last = (m == 12 ? ts_days_from_civil(y + 1, 1, 1) :
-		    ts_days_from_civil(y, m + 1, 1)) - 1;
-	}
-	return 0;
-}
 
 const char *
 ts_op_text(int op)
@@ -483,6 +455,42 @@ ts_plans_for_unit(const ts_plans *ps, const char *unit)
 		if (strcmp(ps->p[i]->unit, unit) == 0)
 			return ps->p[i];
 	return NULL;
+}
+
+int
+ts_plans_target(const ts_plans *ps, const ts_topo *topo, int unit,
+    const char *ind, const char *dis, int year, const ts_target **t, int *from)
+{
+	const ts_target *bare = NULL;     /* nearest row without a figure */
+	int bare_from = -1, u;
+
+	if (t != NULL)
+		*t = NULL;
+	if (from != NULL)
+		*from = -1;
+	if (ps == NULL || topo == NULL || ind == NULL || dis == NULL || t == NULL ||
+	    from == NULL || unit < 0 || (size_t)unit >= topo->nunits)
+		return TS_EINVAL;
+	for (u = unit; u >= 0; u = topo->units[u].parent) {
+		const ts_target *x = ts_plan_find(ts_plans_for_unit(ps,
+		    topo->units[u].code), ind, dis, year);
+		if (x == NULL)
+			continue;
+		if (x->op != TS_OP_NONE) {
+			*t = x;
+			*from = u;
+			return 0;
+		}
+		if (bare == NULL) {
+			bare = x;
+			bare_from = u;
+		}
+	}
+	if (bare == NULL)
+		return TS_ENOTFOUND;
+	*t = bare;
+	*from = bare_from;
+	return 0;
 }
 
 int

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "tiersync/common.h"
+#include "tiersync/period.h"
 
 static const struct {
 	int		 code;
@@ -219,28 +220,11 @@ ts_valid_code(const char *s, size_t len)
 	return 0;
 }
 
+/* The wire's rule is the period module's (include/tiersync/period.h). */
 int
 ts_valid_period(const char *s, size_t len)
 {
-	size_t	i;
-	int	m;
-
-	if (s == NULL || len < 4)
-		return TS_EPARSE;
-	for (i = 0; i < 4; i++)
-		if (!is_digit(s[i]))
-			return TS_EPARSE;
-	if (s[0] != '2')		/* years 2000..2999 */
-		return TS_EPARSE;
-	if (len == 4)
-		return 0;
-	if (len == 6 && s[4] == 'Q')
-		return (s[5] >= '1' && s[5] <= '4') ? 0 : TS_EPARSE;
-	if (len == 7 && s[4] == '-' && is_digit(s[5]) && is_digit(s[6])) {
-		m = (s[5] - '0') * 10 + (s[6] - '0');
-		return (m >= 1 && m <= 12) ? 0 : TS_EPARSE;
-	}
-	return TS_EPARSE;
+	return ts_period_parse(s, len, NULL);
 }
 
 int
@@ -270,15 +254,4 @@ ts_valid_dis(const char *s, size_t len)
 		if (s[i] < 0x20 || s[i] > 0x7e || s[i] == ',')
 			return TS_EPARSE;
 	return 0;
-}
-
-int32_t
-ts_days_from_civil(int y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	const int era = (y >= 0 ? y : y - 399) / 400;
-	const unsigned yoe = (unsigned)(y - era * 400);
-	const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (int32_t)(era * 146097 + (int)doe - 719468);
 }

@@ -1,6 +1,7 @@
 /*
  * Unit tests for proto/common.c: error text, buffers, clocks, hex,
- * identifier validators.
+ * identifier validators; and proto/period.c: periods, their days and
+ * ends, Viet Nam time (UTC+7), deadlines.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 
 #include "tap.h"
 #include "tiersync/common.h"
+#include "tiersync/period.h"
 
 static void
 test_strerror(void)
@@ -170,6 +172,170 @@ test_validators(void)
 	CHECK(ts_valid_dis(NULL, 0) == 0, "NULL empty dis is the total");
 }
 
+/* ---- periods (include/tiersync/period.h) ---- */
+
+static int32_t
+ymd(int y, unsigned m, unsigned d)
+{
+	return ts_period_from_civil(y, m, d);
+}
+
+static void
+test_period_parse(void)
+{
+	ts_period p = { -1, -1, -1 };
+
+	CHECK(ts_period_parse("2025", 4, &p) == 0 && p.kind == TS_PERIOD_YEAR &&
+	    p.year == 2025 && p.index == 0, "2025: a year");
+	CHECK(ts_period_parse("2025Q3", 6, &p) == 0 && p.kind == TS_PERIOD_QUARTER &&
+	    p.year == 2025 && p.index == 3, "2025Q3: quarter 3");
+	CHECK(ts_period_parse("2999-12", 7, &p) == 0 && p.kind == TS_PERIOD_MONTH &&
+	    p.year == 2999 && p.index == 12, "2999-12: month 12");
+	CHECK(ts_period_parse("2025-07xyz", 7, &p) == 0 && p.index == 7,
+	    "only len bytes are read");
+	p.year = -1;
+	CHECK(ts_period_parse("2025Q5", 6, &p) == TS_EPARSE && p.year == -1,
+	    "2025Q5 refused, output untouched");
+	CHECK(ts_period_parse("2025-00", 7, NULL) == TS_EPARSE &&
+	    ts_period_parse("2025-13", 7, NULL) == TS_EPARSE &&
+	    ts_period_parse("1999", 4, NULL) == TS_EPARSE &&
+	    ts_period_parse("2025 ", 5, NULL) == TS_EPARSE &&
+	    ts_period_parse("2025/07", 7, NULL) == TS_EPARSE &&
+	    ts_period_parse("2025q1", 6, NULL) == TS_EPARSE &&
+	    ts_period_parse("+025", 4, NULL) == TS_EPARSE &&
+	    ts_period_parse(NULL, 4, NULL) == TS_EPARSE,
+	    "bad months, years, separators, case, NULL refused");
+	CHECK(ts_period_parse("2025Q1", 6, NULL) == 0, "p NULL: validate only");
+}
+
+static void
+test_period_days(void)
+{
+	int32_t f = 0, l = 0;
+	ts_period p;
+	int y, ok = 1, prev_ok = 1;
+	unsigned m, d;
+	int32_t day;
+
+	CHECK(ymd(1970, 1, 1) == 0 && ymd(1969, 12, 31) == -1 &&
+	    ymd(2025, 1, 1) == 20089, "day numbers: epoch, before it, 2025-01-01");
+	for (day = ymd(1999, 12, 1); day <= ymd(2101, 3, 1); day++) {
+		ts_period_to_civil(day, &y, &m, &d);
+		if (ymd(y, m, d) != day)
+			ok = 0;
+		if (d != 1 && ymd(y, m, d - 1) != day - 1)
+			prev_ok = 0;
+	}
+	CHECK(ok && prev_ok, "to_civil inverts from_civil, 1999-12..2101-03");
+	ts_period_to_civil(-1, &y, &m, &d);
+	CHECK(y == 1969 && m == 12 && d == 31, "day -1 is 1969-12-31");
+
+	CHECK(ts_period_days("2025", &f, &l) == 0 && f == ymd(2025, 1, 1) &&
+	    l == ymd(2025, 12, 31), "2025: 1 January .. 31 December");
+	CHECK(ts_period_days("2024", &f, &l) == 0 && l - f + 1 == 366 &&
+	    ts_period_days("2100", &f, &l) == 0 && l - f + 1 == 365 &&
+	    ts_period_days("2000", &f, &l) == 0 && l - f + 1 == 366,
+	    "leap years: 2024 and 2000 have 366 days, 2100 365");
+	CHECK(ts_period_days("2024-02", &f, &l) == 0 && l == ymd(2024, 2, 29) &&
+	    ts_period_days("2025-02", &f, &l) == 0 && l == ymd(2025, 2, 28) &&
+	    ts_period_days("2100-02", &f, &l) == 0 && l == ymd(2100, 2, 28) &&
+	    ts_period_days("2000-02", &f, &l) == 0 && l == ymd(2000, 2, 29),
+	    "February: 29 days in 2024 and 2000, 28 in 2025 and 2100");
+	CHECK(ts_period_days("2024Q1", &f, &l) == 0 && f == ymd(2024, 1, 1) &&
+	    l == ymd(2024, 3, 31) && l - f + 1 == 91, "2024Q1: 91 days to 31 March");
+	CHECK(ts_period_days("2025Q3", &f, &l) == 0 && f == ymd(2025, 7, 1) &&
+	    l == ymd(2025, 9, 30), "2025Q3: 1 July .. 30 September");
+	CHECK(ts_period_days("2025Q4", &f, &l) == 0 && l == ymd(2025, 12, 31),
+	    "2025Q4 ends 31 December");
+	CHECK(ts_period_days("2025-12", &f, &l) == 0 && f == ymd(2025, 12, 1) &&
+	    l == ymd(2025, 12, 31), "2025-12: December, across the year's end");
+	f = l = 7;
+	CHECK(ts_period_days("2025Q0", &f, &l) == TS_EPARSE && f == 7 && l == 7 &&
+	    ts_period_days("2025-1", &f, &l) == TS_EPARSE &&
+	    ts_period_days("20250101", &f, &l) == TS_EPARSE &&
+	    ts_period_days(NULL, &f, &l) == TS_EPARSE, "bad periods refused");
+
+	/* Ends: 00:00 Viet Nam time of the day after, i.e. 17:00 UTC. */
+	CHECK(ts_period_parse("2025", 4, &p) == 0 &&
+	    ts_period_end_day(&p) == ymd(2026, 1, 1) &&
+	    ts_period_end_ms(&p) == 1767200400000LL,
+	    "2025 ends 2026-01-01T00:00+07:00 = 2025-12-31T17:00Z");
+	CHECK(ts_period_parse("2025Q4", 6, &p) == 0 &&
+	    ts_period_end_ms(&p) == 1767200400000LL &&
+	    ts_period_parse("2025-12", 7, &p) == 0 &&
+	    ts_period_end_ms(&p) == 1767200400000LL,
+	    "2025Q4 and 2025-12 end with the year");
+	CHECK(ts_period_parse("2024-02", 7, &p) == 0 &&
+	    ts_period_end_ms(&p) == 1709226000000LL &&
+	    ts_period_first_day(&p) == ymd(2024, 2, 1),
+	    "2024-02 ends 2024-03-01T00:00+07:00");
+	CHECK(ts_period_parse("2025-07", 7, &p) == 0 &&
+	    ts_period_end_ms(&p) == 1753981200000LL, "2025-07 ends 1 August +07");
+}
+
+static void
+test_period_vn_time(void)
+{
+	const int64_t dec5 = 1764867600000LL;       /* 2025-12-05T00:00+07:00 */
+
+	CHECK(TS_PERIOD_UTC_OFFSET_MS == 25200000LL, "Viet Nam is UTC+7");
+	CHECK(ts_period_day_ms(ymd(2025, 12, 5)) == dec5, "day 2025-12-05 starts at 17:00Z");
+	CHECK(ts_period_vn_day(dec5) == ymd(2025, 12, 5) &&
+	    ts_period_vn_day(dec5 - 1) == ymd(2025, 12, 4),
+	    "17:00Z is already the next day in Viet Nam, 16:59:59.999Z not");
+	CHECK(ts_period_vn_day(dec5 + 7 * 3600 * 1000LL) == ymd(2025, 12, 5),
+	    "00:00Z 5 December is 07:00 the same day in Viet Nam");
+	CHECK(ts_period_vn_day(0) == 0 && ts_period_vn_day(-TS_PERIOD_UTC_OFFSET_MS - 1) == -1,
+	    "the epoch is 1970-01-01 07:00 in Viet Nam; one ms before its 00:00 is day -1");
+	CHECK(ts_period_check_mmdd(1205) == 0 && ts_period_check_mmdd(229) == 0 &&
+	    ts_period_check_mmdd(101) == 0 && ts_period_check_mmdd(1231) == 0,
+	    "MMDD 1205, 0229, 0101, 1231 are days");
+	CHECK(ts_period_check_mmdd(230) == TS_EINVAL && ts_period_check_mmdd(1300) == TS_EINVAL &&
+	    ts_period_check_mmdd(431) == TS_EINVAL && ts_period_check_mmdd(100) == TS_EINVAL &&
+	    ts_period_check_mmdd(0) == TS_EINVAL && ts_period_check_mmdd(-1205) == TS_EINVAL,
+	    "MMDD 0230, 1300, 0431, 0100, 0, negative refused");
+}
+
+static void
+test_period_deadlines(void)
+{
+	uint64_t ms = 0;
+
+	CHECK(ts_period_deadline_ms("2025", 1205, 15, 15, 0, &ms) == 0 &&
+	    ms == 1764867600000ULL, "2025, due 5 December: 2025-12-05T00:00+07:00");
+	CHECK(ts_period_deadline_ms("2025", 1205, 15, 15, 20, &ms) == 0 &&
+	    ms == 1764867600000ULL + 20 * 86400000ULL, "20 extra days later");
+	/* Across the UTC+7 day boundary: 16:30Z on 4 December is 23:30 on
+	 * the 4th in Viet Nam (on time); 17:30Z, still the 4th in UTC, is
+	 * 00:30 on the 5th (late). */
+	CHECK(ts_period_deadline_ms("2025", 1205, 15, 15, 0, &ms) == 0 &&
+	    ts_period_vn_day((int64_t)ms - 1800 * 1000) ==
+	    ymd(2025, 12, 4) && ts_period_vn_day((int64_t)ms + 1800 * 1000) ==
+	    ymd(2025, 12, 5) && ((int64_t)ms + 1800 * 1000) / TS_PERIOD_DAY_MS ==
+	    ymd(2025, 12, 4), "16:30Z 4 Dec on time (23:30 +07), 17:30Z late (00:30 +07 on the 5th)");
+	CHECK(ts_period_deadline_ms("2025Q3", 1205, 15, 30, 0, &ms) == 0 &&
+	    ms == 1760547600000ULL, "2025Q3 + 15 days: 2025-10-16T00:00+07:00");
+	CHECK(ts_period_deadline_ms("2025-09", 1205, 30, 15, 0, &ms) == 0 &&
+	    ms == 1760547600000ULL, "2025-09 + 15 days (month_days): same instant");
+	CHECK(ts_period_deadline_ms("2025Q4", 1205, 15, 15, 10, &ms) == 0 &&
+	    ms == 1767200400000ULL + 25 * 86400000ULL,
+	    "2025Q4: into the next year (1 January + 15 + 10)");
+	CHECK(ts_period_deadline_ms("2024-02", 1205, 0, 0, 0, &ms) == 0 &&
+	    ms == 1709226000000ULL, "2024-02 + 0 days: 1 March, after the 29th");
+	CHECK(ts_period_deadline_ms("2025", 229, 0, 0, 0, &ms) == 0 &&
+	    ms == (uint64_t)ts_period_day_ms(ymd(2025, 3, 1)),
+	    "annual 0229 in a common year: 1 March");
+	ms = 42;
+	CHECK(ts_period_deadline_ms("2025Q5", 1205, 15, 15, 0, &ms) == TS_EPARSE && ms == 42,
+	    "bad period: TS_EPARSE, output untouched");
+	CHECK(ts_period_deadline_ms(NULL, 1205, 15, 15, 0, &ms) == TS_EPARSE &&
+	    ts_period_deadline_ms("2025", 1232, 15, 15, 0, &ms) == TS_EINVAL &&
+	    ts_period_deadline_ms("2025", 1205, -1, 15, 0, &ms) == TS_EINVAL &&
+	    ts_period_deadline_ms("2025", 1205, 15, 15, 36501, &ms) == TS_EINVAL &&
+	    ts_period_deadline_ms("2025", 1205, 15, 15, 0, NULL) == TS_EINVAL && ms == 42,
+	    "NULL period, bad MMDD, negative or huge day counts, NULL output refused");
+}
+
 int
 main(void)
 {
@@ -178,5 +344,9 @@ main(void)
 	test_clock();
 	test_hex();
 	test_validators();
+	test_period_parse();
+	test_period_days();
+	test_period_vn_time();
+	test_period_deadlines();
 	return ts_test_done();
 }

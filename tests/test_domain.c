@@ -186,6 +186,168 @@ test_plans(void)
 	    "p.tsv:3: plan maps to catalogue 'other'");
 }
 
+/* ---- inheritance of targets (ts_plans_target) ---- */
+
+static ts_plan *
+mkplan(const char *unit, const char *rows)
+{
+	char text[1024], err[256];
+	ts_plan *p = NULL;
+	int rc;
+
+	snprintf(text, sizeof(text), "!unit\t%s\n!title\tT\n!catalogue\t%s\n" PH "%s",
+	    unit, cat->version, rows);
+	rc = ts_plan_parse(&p, unit, text, strlen(text), cat, err, sizeof(err));
+	CHECK(rc == 0, "test plan of %s parses (%s)", unit, rc ? err : "ok");
+	return p;
+}
+
+/*
+ * National VN > province 12 > district 109 > communes 03391 (no plan)
+ * and 03490 (own plan).  The old two copies (tierctl report, html export)
+ * both stopped at the nearest plan with ANY row, so a district row
+ * without a figure hid the province's figure from the communes: report
+ * showed "(no figure)", the page "no target".  The one rule: the nearest
+ * FIGURE wins; a figure-less row only when no plan above has a figure.
+ */
+static void
+test_plan_inheritance(void)
+{
+	static const char topo_text[] =
+	    "!version\tt1\n!effective\t2025-01-01\ncode\tlevel\tparent\tname\n"
+	    "VN\tnational\t-\tViệt Nam\n12\tprovince\tVN\tLai Châu\n"
+	    "109\tdistrict\t12\tPhong Thổ\n03391\tcommune\t109\tA\n"
+	    "03490\tcommune\t109\tB\n";
+	ts_topo *topo = NULL;
+	ts_plan *pl[3];
+	ts_plans ps;
+	const ts_target *t;
+	char err[256];
+	int rc, from, c1, c2, d, pr, i;
+
+	if (cat == NULL)
+		return;
+	rc = ts_topo_parse(&topo, "t.tsv", topo_text, strlen(topo_text), err, sizeof(err));
+	CHECK(rc == 0, "inheritance topology parses (%s)", rc ? err : "ok");
+	if (rc != 0)
+		return;
+	/* 12: 9 >= 90 every year, 3 < 6 in 2025, 18 no figure, 14 <= 7;
+	 * 109: 9 no figure, 3 < 5.05 every year, 14 no figure;
+	 * 03490: 9 >= 99 in 2025. */
+	pl[0] = mkplan("12", "9\t\t*\t>=\t90\t-\t-\t-\n3\t\t2025\t<\t6\t-\t-\t-\n"
+	    "18\t\t*\t-\t-\t-\t-\tprovince: no figure\n14\t\t*\t<=\t7\t-\t-\t-\n");
+	pl[1] = mkplan("109", "9\t\t*\t-\t-\t-\t-\tdistrict: no figure\n"
+	    "3\t\t*\t<\t5.05\t-\t-\t-\n14\t\t2025\t-\t-\t-\t-\tdistrict: none in 2025\n");
+	pl[2] = mkplan("03490", "9\t\t2025\t>=\t99\t-\t-\t-\n");
+	if (pl[0] == NULL || pl[1] == NULL || pl[2] == NULL)
+		goto out;
+	ps.n = 3;
+	ps.p = pl;
+	c1 = ts_topo_find(topo, "03391");
+	c2 = ts_topo_find(topo, "03490");
+	d = ts_topo_find(topo, "109");
+	pr = ts_topo_find(topo, "12");
+
+	/* The case the two old copies got wrong: commune without a plan,
+	 * district row without a figure, province with a figure. */
+	rc = ts_plans_target(&ps, topo, c1, "9", "", 2025, &t, &from);
+	CHECK(rc == 0 && from == pr && t->op == TS_OP_GE && t->milli == 90000,
+	    "03391 (no plan) under 109 ('-') under 12 (>= 90): 12's >= 90 "
+	    "(rc %d, from %d)", rc, from);
+	/* A lower plan's figure overrides: the commune's own, the district's. */
+	rc = ts_plans_target(&ps, topo, c2, "9", "", 2025, &t, &from);
+	CHECK(rc == 0 && from == c2 && t->milli == 99000, "03490's own >= 99 in 2025");
+	rc = ts_plans_target(&ps, topo, c2, "9", "", 2026, &t, &from);
+	CHECK(rc == 0 && from == pr && t->milli == 90000,
+	    "03490 in 2026 (its plan has only 2025): 12's >= 90");
+	rc = ts_plans_target(&ps, topo, c1, "3", "", 2025, &t, &from);
+	CHECK(rc == 0 && from == d && t->op == TS_OP_LT && t->milli == 5050,
+	    "109's '*' < 5.05 overrides 12's 2025 < 6 below 109");
+	rc = ts_plans_target(&ps, topo, pr, "3", "", 2025, &t, &from);
+	CHECK(rc == 0 && from == pr && t->milli == 6000, "at 12 itself: its own < 6");
+	/* A year row without a figure does not hide the figure above. */
+	rc = ts_plans_target(&ps, topo, d, "14", "", 2025, &t, &from);
+	CHECK(rc == 0 && from == pr && t->op == TS_OP_LE, "14 in 2025 at 109: 12's <= 7");
+	/* Only figure-less rows on the path: the nearest, op NONE. */
+	rc = ts_plans_target(&ps, topo, c1, "18", "", 2025, &t, &from);
+	CHECK(rc == 0 && from == pr && t->op == TS_OP_NONE &&
+	    strstr(t->notes, "province") != NULL, "18: only 12's figure-less row");
+	/* Nothing above VN: not found; not found leaves NULL / -1. */
+	rc = ts_plans_target(&ps, topo, ts_topo_find(topo, "VN"), "9", "", 2025, &t, &from);
+	CHECK(rc == TS_ENOTFOUND && t == NULL && from == -1, "VN: no plan, TS_ENOTFOUND");
+	rc = ts_plans_target(&ps, topo, c1, "9", "sex=f", 2025, &t, &from);
+	CHECK(rc == TS_ENOTFOUND && t == NULL, "a disaggregation no plan sets: TS_ENOTFOUND");
+	/* Bad arguments. */
+	CHECK(ts_plans_target(&ps, topo, (int)topo->nunits, "9", "", 2025, &t, &from) ==
+	    TS_EINVAL && t == NULL && from == -1, "unit index out of range: TS_EINVAL");
+	CHECK(ts_plans_target(&ps, topo, -1, "9", "", 2025, &t, &from) == TS_EINVAL,
+	    "unit -1: TS_EINVAL");
+	CHECK(ts_plans_target(NULL, topo, c1, "9", "", 2025, &t, &from) == TS_EINVAL &&
+	    ts_plans_target(&ps, topo, c1, NULL, "", 2025, &t, &from) == TS_EINVAL &&
+	    ts_plans_target(&ps, topo, c1, "9", "", 2025, NULL, &from) == TS_EINVAL,
+	    "NULL arguments: TS_EINVAL");
+out:
+	for (i = 0; i < 3; i++)
+		ts_plan_free(&pl[i]);
+	ts_topo_free(&topo);
+}
+
+/* ---- the indicator list of CTL_REPLACE (ts_compute_ids) ---- */
+
+/*
+ * tierctl compute used to copy the computed indicators' ids into a
+ * 64-entry array and pass the full count: with more than 64 it read past
+ * the array.  ts_compute_ids has no cap: 200 synthetic indicators all
+ * come back, in order, and travel in one CTL_REPLACE.
+ */
+static void
+test_compute_ids(void)
+{
+	enum { N = 200 };
+	static char names[N][8];
+	static const char *sentinel[1];
+	ts_compute_ind ci[N];
+	const ts_compute_ind *real;
+	const char **ids = NULL;
+	ts_buf b = { NULL, 0, 0 };
+	ts_msg m;
+	size_t i, nreal, same = 0, decoded = 0;
+	int rc;
+
+	for (i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "x%zu", i);
+		ci[i].id = names[i];
+		ci[i].dims = 0;
+	}
+	rc = ts_compute_ids(ci, N, &ids);
+	CHECK(rc == 0 && ids != NULL, "ts_compute_ids: %d ids (%s)", N, ts_strerror(rc));
+	if (rc != 0)
+		return;
+	for (i = 0; i < N; i++)
+		same += ids[i] == ci[i].id;
+	CHECK_EQ_INT(same, N, "all %d ids, in order, past the old cap of 64", N);
+	rc = ts_msg_ctl_replace(&b, "2025", ids, N, NULL, 0);
+	CHECK(rc == 0, "CTL_REPLACE with %d indicators encodes (%s)", N, ts_strerror(rc));
+	memset(&m, 0, sizeof(m));
+	if (rc == 0 && ts_msg_decode(b.buf, b.len, &m) == 0 && m.ninds == N)
+		for (i = 0; i < N; i++)
+			decoded += strcmp(m.inds[i], names[i]) == 0;
+	CHECK_EQ_INT(decoded, N, "and decodes with all %d, in order", N);
+	ts_msg_clear(&m);
+	ts_buf_free(&b);
+	free(ids);
+
+	real = ts_compute_indicators(&nreal);
+	CHECK(ts_compute_ids(real, nreal, &ids) == 0 && ids != NULL &&
+	    strcmp(ids[0], real[0].id) == 0 && strcmp(ids[nreal - 1], real[nreal - 1].id) == 0,
+	    "the shipped list (%zu) too", nreal);
+	free(ids);
+	ids = sentinel;                    /* not NULL: must be reset */
+	CHECK(ts_compute_ids(ci, 0, &ids) == 0 && ids == NULL, "n 0: NULL array");
+	CHECK(ts_compute_ids(NULL, 3, &ids) == TS_EINVAL && ids == NULL &&
+	    ts_compute_ids(ci, 3, NULL) == TS_EINVAL, "NULL list or output: TS_EINVAL");
+}
+
 /* ---- register ---- */
 
 static const char CHILDREN[] =
@@ -446,6 +608,8 @@ main(void)
 	test_catalogue();
 	test_catalogue_errors();
 	test_plans();
+	test_plan_inheritance();
+	test_compute_ids();
 	test_register();
 	ts_catalogue_free(&cat);
 	return ts_test_done();

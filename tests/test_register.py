@@ -19,12 +19,19 @@ Proves:
 - a correction makes a new report version that reaches national;
 - report shows the target of the district's plan (inherited by the
   communes), whose plan it is, and met / not met;
+- report and the HTML export show the same target for every indicator
+  (one inheritance rule, ts_plans_target): at province 12, whose
+  catalogue directory holds test plans where 109's row for 9 has no
+  figure and 12's says >= 90, both give 12's >= 90 to 109 and 03391;
 - completeness: the commune that never reports is listed as missing at
   district, province and national; 2025 reports, made after the
   2025-12-05 deadline, are late; 2026 ones are on time.
 """
+import html
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -52,11 +59,34 @@ def values(doc):
     return {v["ind"] + "|" + v["dis"]: [v["num"], v["den"]] for v in doc["values"]}
 
 
+def domain_with_test_plans(where):
+    """A copy of domain/ (catalogue and plans) for province 12's node: in
+    109's plan indicator 9 has no figure for 2025, 12's plan sets 9 >= 90
+    every year.  The catalogue is the shipped one (same version)."""
+    d = os.path.join(where, "domain12")
+    os.makedirs(os.path.join(d, "plans"))
+    shutil.copy(CAT, os.path.join(d, "catalogue.tsv"))
+    src = os.path.join(SRC, "domain", "plans")
+    for name in os.listdir(src):
+        text = open(os.path.join(src, name), encoding="utf-8").read()
+        if name == "109.tsv":
+            old = "9\t\t2025\t>=\t94.5\t-\t-\t-\n"
+            assert old in text, "109.tsv no longer has 9 >= 94.5 for 2025"
+            text = text.replace(old, "9\t\t2025\t-\t-\t-\t-\ttest: no figure\n")
+        elif name == "12.tsv":
+            text += "9\t\t*\t>=\t90\t-\t-\t-\n"
+        with open(os.path.join(d, "plans", name), "w", encoding="utf-8") as f:
+            f.write(text)
+    return os.path.join(d, "catalogue.tsv")
+
+
 def setup():
     t = S["t"] = tslib.Tree("109", name="register")
+    S["cat12"] = domain_with_test_plans(t.dir)
     for code in RUN:
         with open(os.path.join(t.d(code), "node.conf"), "a") as f:
-            f.write("catalogue %s\nwire_dump %s\n" % (CAT, os.path.join(t.d(code), "wire.dump")))
+            f.write("catalogue %s\nwire_dump %s\n" % (S["cat12"] if code == "12" else CAT,
+                                                      os.path.join(t.d(code), "wire.dump")))
     gen = os.path.join(t.dir, "gen")
     p = tslib.run([sys.executable, GEN, "--topology", tslib.TOPOLOGY, "--unit", "109",
                    "--out", gen, "--seed", "7", "--scale", "0.3", "--period", "2025",
@@ -229,6 +259,42 @@ def targets():
     R.eq(i3["target"]["value"], "5.05", "--plan 109 compares national with 3 < 5.05")
 
 
+def html_targets(page):
+    """{indicator id: the text after 'Target: '} of each chart."""
+    out = {}
+    for m in re.finditer(r'<section class="indicator" id="ind-([^"]+)">.*?'
+                         r'<p class="target">Target: (.*?)(?: · |</p>)', page, re.S):
+        out[html.unescape(m.group(1))] = html.unescape(m.group(2))
+    return out
+
+
+def targets_agree():
+    t = S["t"]
+    for unit in ("109", "03391"):
+        doc = t.ctl("12", "report", "2025", "--unit", unit)
+        inds = {i["id"]: i for i in doc["indicators"]}
+        tg = inds["9"]["target"]
+        R.eq((tg["plan_unit"], tg["op"], tg["value"]), ("12", ">=", "90"),
+             "report at 12, unit %s: 9's target is 12's >= 90 (109's row has no figure)" % unit)
+        path = os.path.join(t.dir, "page-%s.html" % unit)
+        p = tslib.tierctl_raw(t.d("12"), "export", "--format", "html", "2025",
+                              "--unit", unit, "-o", path)
+        R.eq(p.returncode, 0, "html export of %s at 12 exits 0 (%s)" % (unit, p.stderr.strip()[:200]))
+        shown = html_targets(open(path, encoding="utf-8").read())
+        R.eq(shown.get("9"), ">= 90 (plan of 12)", "html of %s: 9's target is 12's >= 90" % unit)
+        R.check(len(shown) >= 3, "html of %s has charts (%s)" % (unit, sorted(shown)))
+        for ind, text in sorted(shown.items()):
+            tg = inds[ind]["target"] if ind in inds else None
+            if tg is None:
+                want = "– (no plan target available to this export)"
+            elif tg["op"] == "":
+                want = "no figure (plan of %s)" % tg["plan_unit"]
+            else:
+                want = "%s %s (plan of %s)" % (tg["op"], tg["value"], tg["plan_unit"])
+            R.eq(text, want, "unit %s, indicator %s: html and report show the same target"
+                 % (unit, ind))
+
+
 def completeness():
     t = S["t"]
     for where in ("109", "12", "VN"):
@@ -252,7 +318,7 @@ def completeness():
 
 
 for step in (setup, bad_csv, import_and_compute, totals_everywhere, byte_scan, correction,
-             targets, completeness):
+             targets, targets_agree, completeness):
     if not R.run(step) and step in (setup, import_and_compute):
         break
 R.finish()

@@ -86,15 +86,13 @@ int  ts_from_hex(const char *s, uint8_t *p, size_t n);
 
 /* Validators for identifiers; return 0 or TS_EPARSE.
  * A unit code is 1..TS_CODE_MAX of [0-9A-Za-z].
- * A period is YYYY, YYYYQn (n 1..4) or YYYY-MM (MM 01..12), year 2000..2999.
+ * A period is YYYY, YYYYQn (n 1..4) or YYYY-MM (MM 01..12), year 2000..2999
+ * (ts_period_parse in period.h, which also gives its parts).
  * An indicator id is 1..TS_IND_MAX of [0-9A-Za-z._-].
  * A disaggregation key is 0..TS_DIS_MAX printable ASCII, no tab/comma/newline. */
 int ts_valid_code(const char *s, size_t len);
 int ts_valid_period(const char *s, size_t len);
 int ts_valid_indicator(const char *s, size_t len);
 int ts_valid_dis(const char *s, size_t len);
-
-/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (any y). */
-int32_t ts_days_from_civil(int y, unsigned m, unsigned d);
 
 #endif

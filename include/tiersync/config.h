@@ -51,10 +51,12 @@ typedef struct ts_config {
  * Dates are Viet Nam time (UTC+7).  Annual: deadline_annual_mmdd for
  * communes ("before 5 December" = before 00:00 on 5 December), each level
  * above deadline_step_days later; quarter/month: deadline_quarter_days /
- * deadline_month_days
- * after the period ends, plus the same steps.  The daemon's completeness
- * and every tierctl view (tree, children, completeness) use this one
- * function, so they cannot disagree about who is late.
+ * deadline_month_days after the period ends, plus the same steps.  The
+ * arithmetic is ts_period_deadline_ms (period.h); this adds the config's
+ * rule.  The daemon's completeness and every tierctl view (tree,
+ * children, completeness) use this one function, so they cannot disagree
+ * about who is late.  A string that is not a period gives 0 (every
+ * report counts late, never falsely on time).
  */
 uint64_t ts_config_deadline_ms(const ts_config *c, const char *period,
                                int child_level);

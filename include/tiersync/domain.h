@@ -5,7 +5,8 @@
  *              2021-2030 (domain/catalogue.tsv), versioned; its id is
  *              carried in every report (body field `catalogue`).
  *   plans      targets per indicator and year set by a unit
- *              (domain/plans/NNN.tsv), inherited down the tree.
+ *              (domain/plans/NNN.tsv), inherited down the tree
+ *              (ts_plans_target: the one rule of which is in force).
  *   register   the commune's records of children and cases, in a
  *              separate LMDB environment DIR/register/ that only tierctl
  *              opens.  The daemon never links the register code
@@ -24,7 +25,9 @@
 #include <stdint.h>
 
 #include "tiersync/common.h"
+#include "tiersync/period.h"
 #include "tiersync/proto.h"
+#include "tiersync/topology.h"
 
 /* ------------------------------------------------------------------ */
 /* Catalogue (library tiersync_domain: daemon, tierctl, tests)          */
@@ -126,7 +129,32 @@ typedef struct ts_plans {
 int  ts_plans_load_dir(ts_plans *ps, const char *dir, const ts_catalogue *cat,
          char *err, size_t errlen);
 void ts_plans_free(ts_plans *ps);
+/* The plan of unit code `unit` in ps, or NULL (none loaded). */
 const ts_plan *ts_plans_for_unit(const ts_plans *ps, const char *unit);
+/*
+ * The target in force for (ind, dis, year) at unit index `unit` of topo:
+ * the one rule of inheritance (DESIGN "Plans", docs/REGISTER.md), used
+ * by `tierctl report` and `tierctl export --format html` alike.
+ *
+ * Walks from `unit` up to the root; at each unit its plan (if ps holds
+ * one) is asked with ts_plan_find (that year's row, else its "*" row).
+ * The nearest plan that sets a FIGURE wins: a lower plan's figure
+ * overrides a higher one's.  A row without a figure (op '-') records that
+ * a plan speaks of the indicator but states no number; it does not hide
+ * a figure set higher up.  Only when no plan on the path sets a figure
+ * is the nearest figure-less row returned (so a report can still say
+ * whose plan speaks of it; its op is TS_OP_NONE).
+ *
+ * On 0, *t points into the plan that sets it (valid until ps is freed)
+ * and *from is the topology index of that plan's unit.  Returns
+ * TS_ENOTFOUND when no plan on the path has a row for (ind, dis, year),
+ * TS_EINVAL when an argument is NULL or unit is not an index of topo;
+ * on either error *t is NULL and *from -1 (when they are not NULL).
+ * Plans of units not in topo are never consulted.
+ */
+int  ts_plans_target(const ts_plans *ps, const ts_topo *topo, int unit,
+         const char *ind, const char *dis, int year, const ts_target **t,
+         int *from);
 /* 1 met, 0 not met, -1 cannot tell (no figure, or den 0 for a ratio). */
 int  ts_target_met(const ts_target *t, uint64_t num, uint64_t den);
 const char *ts_op_text(int op);             /* "<", "<=", ">=", ">", "" */
@@ -234,6 +262,13 @@ typedef struct ts_compute_ind {
 /* The indicators computed from the register (must be the catalogue's
  * source=register entries; a test checks). */
 const ts_compute_ind *ts_compute_indicators(size_t *n);
+/* The ids of the n entries of ci (e.g. ts_compute_indicators' list), in
+ * order, as the indicator list of a CTL_REPLACE (ts_msg_ctl_replace):
+ * one heap array of n pointers into ci's strings; free() the array, the
+ * strings stay ci's.  Any n (no fixed cap).  Returns 0 (n 0: *ids NULL),
+ * TS_EINVAL for ids NULL or ci NULL with n > 0, TS_ENOMEM; *ids is NULL
+ * on error. */
+int  ts_compute_ids(const ts_compute_ind *ci, size_t n, const char ***ids);
 
 /* Values of period from the records: totals and disaggregations,
  * canonical order; *vals is one heap array (free()).  Totals equal the
@@ -241,8 +276,9 @@ const ts_compute_ind *ts_compute_indicators(size_t *n);
 int  ts_compute_period(const ts_child *ch, size_t nch, const ts_case *cs,
          size_t ncs, const char *period, ts_value **vals, size_t *n);
 
-/* Date helpers (ts_days_from_civil is in common.h). */
-/* First and last day of a period: 0 or TS_EPARSE. */
-int  ts_period_days(const char *period, int32_t *first, int32_t *last);
+/* Dates and periods: tiersync/period.h (ts_period_days, ...).  The old
+ * name of ts_period_from_civil, only until domain/register.c (being
+ * edited elsewhere, issue #12) calls the new one; do not use it. */
+#define ts_days_from_civil ts_period_from_civil
 
 #endif

@@ -203,24 +203,28 @@ dom_compute_send(struct ctl *c, ts_register *r, char (*periods)[TS_PERIOD_MAX + 
 {
 	struct csock k;
 	const ts_compute_ind *ci;
-	const char *inds[64];
+	const char **inds;
 	size_t ni, i;
-	int failed = 0;
+	int failed = 0, rc;
 
 	if (np == 0)
 		return 0;
 	ci = ts_compute_indicators(&ni);
-	for (i = 0; i < ni && i < 64; i++)
-		inds[i] = ci[i].id;
-	if (csock_open(c, &k) != 0)
+	if ((rc = ts_compute_ids(ci, ni, &inds)) != 0) {
+		ctl_errx("the %zu computed indicators: %s", ni, ts_strerror(rc));
 		return -1;
+	}
+	if (csock_open(c, &k) != 0) {
+		free(inds);
+		return -1;
+	}
 	for (i = 0; i < np; i++) {
 		ts_reg_counts cnt;
 		ts_value *v = NULL;
 		size_t n = 0;
 		ts_buf b = { NULL, 0, 0 };
 		char reason[TS_REASON_MAX + 1] = "";
-		int code = -1, rc;
+		int code = -1;
 
 		if (compute_one(r, periods[i], &v, &n, &cnt) != 0) {
 			failed = 1;
@@ -260,6 +264,7 @@ dom_compute_send(struct ctl *c, ts_register *r, char (*periods)[TS_PERIOD_MAX + 
 			break;
 	}
 	csock_close(&k);
+	free(inds);
 	return failed ? -1 : 0;
 }
 

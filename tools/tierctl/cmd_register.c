@@ -219,19 +219,13 @@ reg_delete(struct ctl *c, int argc, char **argv)
 static void
 pdate(int32_t d)
 {
-	/* days -> YYYY-MM-DD (inverse of ts_days_from_civil) */
-	int64_t z = (int64_t)d + 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153, dd = doy - (153 * mp + 2) / 5 + 1;
-	unsigned m = mp < 10 ? mp + 3 : mp - 9;
-	int64_t y = (int64_t)yoe + era * 400 + (m <= 2);
+	int y;
+	unsigned m, dd;
 
 	if (d == TS_DATE_NONE)
 		return;
-	printf("%04d-%02u-%02u", (int)y, m, dd);
+	ts_period_to_civil(d, &y, &m, &dd);
+	printf("%04d-%02u-%02u", y, m, dd);
 }
 
 static int

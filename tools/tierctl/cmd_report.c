@@ -393,26 +393,29 @@ struct rep_dom {
 	int           year;
 };
 
-/* Target for (ind, dis) at unit u: u's own plan, else the nearest
- * ancestor's plan that sets it (or only --plan's).  *who = unit index. */
+/* Target for (ind, dis) at unit u by the inheritance rule of
+ * ts_plans_target, or with --plan only that plan's row (a comparison the
+ * operator asked for, not inheritance).  *who = unit index, -1 if none. */
 static const ts_target *
 dom_target(const struct ctl *c, const struct rep_dom *d, int u, const char *ind,
     const char *dis, int *who)
 {
+	const ts_target *t = NULL;
+	int rc;
+
 	*who = -1;
-	if (d->plan_unit >= 0)
-		u = d->plan_unit;
-	for (; u >= 0; u = c->topo->units[u].parent) {
-		const ts_plan *pl = ts_plans_for_unit(&d->plans, c->topo->units[u].code);
-		const ts_target *t = ts_plan_find(pl, ind, dis, d->year);
-		if (t != NULL) {
-			*who = u;
-			return t;
-		}
-		if (d->plan_unit >= 0)
-			break;
+	if (d->plan_unit >= 0) {
+		t = ts_plan_find(ts_plans_for_unit(&d->plans,
+		    c->topo->units[d->plan_unit].code), ind, dis, d->year);
+		if (t != NULL)
+			*who = d->plan_unit;
+		return t;
 	}
-	return NULL;
+	rc = ts_plans_target(&d->plans, c->topo, u, ind, dis, d->year, &t, who);
+	if (rc != 0 && rc != TS_ENOTFOUND)     /* TS_EINVAL: a bug here */
+		ctl_warnx("target of indicator %s at unit index %d: %s", ind, u,
+		    ts_strerror(rc));
+	return t;
 }
 
 static const ts_value *
@@ -643,6 +646,7 @@ cmd_report(struct ctl *c, int argc, char **argv)
 {
 	struct rep p;
 	struct rep_dom d;
+	ts_period per;
 	const char *unit = NULL, *ind = NULL, *plan = NULL, *plans = NULL;
 	struct opt opts[] = { { "--unit", &unit, NULL }, { "--indicator", &ind, NULL },
 	    { "--plan", &plan, NULL }, { "--plans", &plans, NULL },
@@ -655,7 +659,7 @@ cmd_report(struct ctl *c, int argc, char **argv)
 		return rc < 0 ? EXIT_OK : rc;
 	memset(&p, 0, sizeof(p));
 	p.period = pos[0];
-	if (ts_valid_period(p.period, strlen(p.period)) != 0) {
+	if (ts_period_parse(p.period, strlen(p.period), &per) != 0) {
 		ctl_errx("PERIOD '%s': expected YYYY, YYYYQn or YYYY-MM", p.period);
 		return EXIT_FAIL;
 	}
@@ -671,7 +675,7 @@ cmd_report(struct ctl *c, int argc, char **argv)
 	}
 	memset(&d, 0, sizeof(d));
 	d.plan_unit = -1;
-	d.year = atoi(p.period);
+	d.year = per.year;          /* a quarter or month: its year's targets */
 	if (plan != NULL && (arg_code("--plan", plan) != 0 ||
 	    (d.plan_unit = ts_topo_find(c->topo, plan)) < 0)) {
 		if (d.plan_unit < 0)

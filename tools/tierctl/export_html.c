@@ -101,33 +101,43 @@ ind_factor(const char *ind, int has_den, const char **unit)
 
 /*
  * Target hook: the plan target of (ind, total) for the exported unit in
- * the period's year, from the unit's own plan or else the nearest
- * ancestor's that sets it (the inheritance rule of `tierctl report`,
- * dom_target in cmd_report.c).  *value is in the chart's unit (the
- * figure as written in the plan), text like ">= 94.5 (plan of 109)".
+ * the period's year, by the one inheritance rule (ts_plans_target, the
+ * same `tierctl report` uses).  Returns 1 with *value in the chart's
+ * unit (the figure as written in the plan) and text like
+ * ">= 94.5 (plan of 109)"; 0 with text like "no figure (plan of 30)"
+ * when the nearest plan speaking of it states none; 0 with text ""
+ * when no plan sets it.
  */
 static int
 html_target(const struct xport *x, int unit, const char *ind, double *value,
     char *text, size_t textlen)
 {
-	int u, year = atoi(x->period);
+	const ts_target *t;
+	ts_period per;
+	int rc, from;
 
+	text[0] = '\0';
 	if (h_plans.n == 0)
 		return 0;
-	for (u = unit; u >= 0; u = x->c->topo->units[u].parent) {
-		const ts_plan *pl = ts_plans_for_unit(&h_plans,
-		    x->c->topo->units[u].code);
-		const ts_target *t = ts_plan_find(pl, ind, "", year);
-		if (t == NULL)
-			continue;
-		if (t->op == TS_OP_NONE)
-			return 0;
-		*value = (double)t->milli / 1000.0;
-		snprintf(text, textlen, "%s %s (plan of %s)", ts_op_text(t->op),
-		    t->text, x->c->topo->units[u].code);
-		return 1;
+	if ((rc = ts_period_parse(x->period, strlen(x->period), &per)) != 0) {
+		ctl_warnx("period '%s': %s", x->period, ts_strerror(rc));
+		return 0;                  /* cmd_export checked it already */
 	}
-	return 0;
+	rc = ts_plans_target(&h_plans, x->c->topo, unit, ind, "", per.year, &t, &from);
+	if (rc != 0) {
+		if (rc != TS_ENOTFOUND)
+			ctl_warnx("target of indicator %s: %s", ind, ts_strerror(rc));
+		return 0;
+	}
+	if (t->op == TS_OP_NONE) {
+		snprintf(text, textlen, "no figure (plan of %s)",
+		    x->c->topo->units[from].code);
+		return 0;
+	}
+	*value = (double)t->milli / 1000.0;
+	snprintf(text, textlen, "%s %s (plan of %s)", ts_op_text(t->op),
+	    t->text, x->c->topo->units[from].code);
+	return 1;
 }
 
 static const ts_value *
@@ -260,7 +270,7 @@ chart(const struct xport *x, const char *ind)
 	fprintf(f, "\">\n<h2>Indicator ");
 	h(f, ind);
 	fprintf(f, "</h2>\n<p class=\"target\">");
-	if (have_target) {
+	if (have_target || ttext[0] != '\0') {
 		fputs("Target: ", f);
 		h(f, ttext);
 	} else
