@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "tiersync/log.h"
+#include "tiersync/verify.h"
 #include "node.h"
 
 void
@@ -432,7 +433,16 @@ store_one(ts_txn *t, struct group_ctx *g, struct push_job *j, const ts_bytes *en
 		memset(&ch, 0, sizeof(ch));
 	else if (rc != 0)
 		return rc;
-	if (v->seq <= ch.seq) {
+	switch (ts_chain_place(ch.seq, ch.hash, v->seq, e->prev)) {
+	case TS_CHAIN_NEXT:
+		break;
+	case TS_CHAIN_GAP:
+		return refuse(v, TS_ST_GAP, "seq of %s skips ahead of the held chain",
+		    origin);
+	case TS_CHAIN_PREV:
+		return refuse(v, TS_ST_CHAIN, "prev of %s does not match the held chain",
+		    origin);
+	default: {                  /* TS_CHAIN_OLD */
 		ts_bytes held;
 		ts_env_view hv;
 		uint8_t hh[TS_HASH_LEN];
@@ -460,12 +470,7 @@ store_one(ts_txn *t, struct group_ctx *g, struct push_job *j, const ts_bytes *en
 		return refuse(v, TS_ST_FORK, "FORK: %s signed two different reports "
 		    "with one seq (kept as evidence)", origin);
 	}
-	if (v->seq > ch.seq + 1)
-		return refuse(v, TS_ST_GAP, "seq of %s skips ahead of the held chain",
-		    origin);
-	if (memcmp(e->prev, ch.hash, TS_HASH_LEN) != 0)
-		return refuse(v, TS_ST_CHAIN, "prev of %s does not match the held chain",
-		    origin);
+	}
 
 	/* Accepted: store, advance the chain, track the newest per period,
 	 * relay upward, and mark our own report dirty if it is a child's. */

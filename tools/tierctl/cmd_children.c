@@ -90,7 +90,7 @@ kids_gather(struct ctl *c, ts_txn *t, struct kids *ks, const char *period,
 		}
 		k->seen = rc == 0;
 		memset(&r, 0, sizeof(r));
-		if (k->seen && env_load(t, topo->units[u].code, k->chain.seq, &r,
+		if (k->seen && ts_env_load(t, topo->units[u].code, k->chain.seq, &r,
 		    &v, NULL) == 0) {
 			k->created_ms = r.created_ms;
 			snprintf(k->newest_period, sizeof(k->newest_period), "%s",

@@ -68,7 +68,7 @@ load_row(struct ctl *c, ts_txn *t, const char *period, struct urow *u)
 	u->reported = 1;
 	u->seq = l.seq;
 	memset(&r, 0, sizeof(r));
-	if ((rc = env_load(t, un->code, l.seq, &r, &v, NULL)) != 0) {
+	if ((rc = ts_env_load(t, un->code, l.seq, &r, &v, NULL)) != 0) {
 		ctl_warnx("report %s seq %" PRIu64 ": %s", un->code, l.seq,
 		    ts_strerror(rc));
 		return 0;

@@ -84,7 +84,7 @@ x_gather(struct xport *x, ts_txn *t)
 			break;
 		}
 		if (xu->st.held) {
-			int e = env_load(t, x->c->topo->units[xu->idx].code,
+			int e = ts_env_load(t, x->c->topo->units[xu->idx].code,
 			    xu->st.latest.seq, &xu->r, &v, xu->hash);
 			if (e != 0)
 				ctl_warnx("report %s/%s seq %" PRIu64 " unreadable (%s): "

@@ -15,7 +15,6 @@
 #include "domain_cmds.h"
 #include "ops.h"
 
-static const uint8_t zero_hash[TS_HASH_LEN];
 
 /* Short hash for terminals: 16 hex digits are plenty to tell apart. */
 static void
@@ -148,7 +147,7 @@ rep_children(const struct ctl *c, ts_txn *t, struct rep *p)
 		kr->reported = 1;
 		kr->seq = l.seq;
 		memset(&cr, 0, sizeof(cr));
-		if ((rc = env_load(t, topo->units[k].code, l.seq, &cr, &v,
+		if ((rc = ts_env_load(t, topo->units[k].code, l.seq, &cr, &v,
 		    NULL)) != 0) {
 			ctl_warnx("child %s seq %" PRIu64 ": %s", topo->units[k].code,
 			    l.seq, ts_strerror(rc));
@@ -188,14 +187,14 @@ rep_load(struct ctl *c, ts_txn *t, struct rep *p)
 		    ts_strerror(rc));
 		return -1;
 	}
-	if ((rc = env_load(t, p->unit, p->latest.seq, &p->r, &v, p->hash)) != 0) {
+	if ((rc = ts_env_load(t, p->unit, p->latest.seq, &p->r, &v, p->hash)) != 0) {
 		ctl_errx("report %s/%s seq %" PRIu64 ": %s", p->unit, p->period,
 		    p->latest.seq, rc == TS_ENOTFOUND ?
 		    "envelope missing from the store" : ts_strerror(rc));
 		return -1;
 	}
 	load_keys_soft(c);
-	p->sig = env_sig_check(c, p->unit, &v, p->r.created_ms / 1000);
+	p->sig = ts_verify_sig(c->keys, p->unit, &v, p->r.created_ms / 1000);
 	if (memcmp(p->hash, p->latest.hash, TS_HASH_LEN) != 0)
 		ctl_warnx("report %s/%s seq %" PRIu64 ": hash differs from the "
 		    "latest record", p->unit, p->period, p->latest.seq);
@@ -725,53 +724,11 @@ cmd_report(struct ctl *c, int argc, char **argv)
 /* log                                                                  */
 /* ================================================================== */
 
-/* Chain state of one origin while walking its envelopes by seq. */
-struct chainck {
-	uint64_t last_seq;             /* 0: nothing seen yet               */
-	uint8_t  last_hash[TS_HASH_LEN];
-	int      have_hash;            /* last_hash is that of last_seq     */
-};
-
-/* Check one envelope's place in its origin's chain.  Returns NULL if it
- * links correctly, else what is wrong (why holds the detail). */
-static const char *
-chain_step(struct chainck *k, uint64_t seq, const ts_report *r,
-    const uint8_t hash[TS_HASH_LEN], char *why, size_t whylen)
-{
-	const char *bad = NULL;
-
-	if (r->seq != seq) {
-		snprintf(why, whylen, "stored under seq %" PRIu64 " but the body "
-		    "says %" PRIu64, seq, r->seq);
-		bad = "key";
-	} else if (seq != k->last_seq + 1) {
-		if (k->last_seq == 0)
-			snprintf(why, whylen, "chain starts at seq %" PRIu64
-			    ", not 1", seq);
-		else
-			snprintf(why, whylen, "gap: seq %" PRIu64 " follows %"
-			    PRIu64, seq, k->last_seq);
-		bad = "gap";
-	} else if (seq == 1 && memcmp(r->prev, zero_hash, TS_HASH_LEN) != 0) {
-		snprintf(why, whylen, "seq 1 must have an all-zero prev");
-		bad = "prev";
-	} else if (seq > 1 && k->have_hash &&
-	    memcmp(r->prev, k->last_hash, TS_HASH_LEN) != 0) {
-		snprintf(why, whylen, "prev is not the hash of seq %" PRIu64,
-		    seq - 1);
-		bad = "prev";
-	}
-	k->last_seq = seq;
-	memcpy(k->last_hash, hash, TS_HASH_LEN);
-	k->have_hash = 1;
-	return bad;
-}
-
 struct logw {
 	struct ctl    *c;
 	int            header;         /* human header printed             */
 	struct json    j;
-	struct chainck ck;
+	ts_chain_walk  ck;
 	size_t         n, nbad;
 };
 
@@ -842,8 +799,8 @@ log_cb(const char *origin, uint64_t seq, const uint8_t *env, size_t len,
 		w->ck.last_seq = seq;
 		w->ck.have_hash = 0;
 	} else {
-		sig = env_sig_check(w->c, origin, &v, r.created_ms / 1000);
-		chain = chain_step(&w->ck, seq, &r, hash, why, sizeof(why));
+		sig = ts_verify_sig(w->c->keys, origin, &v, r.created_ms / 1000);
+		chain = ts_chain_walk_step(&w->ck, seq, &r, hash, why, sizeof(why));
 	}
 	if (!ok || sig == 0 || chain != NULL)
 		w->nbad++;
@@ -913,379 +870,58 @@ cmd_log(struct ctl *c, int argc, char **argv)
 /* verify                                                               */
 /* ================================================================== */
 
+/* Findings are rendered here; the checks are the verifier's
+ * (include/tiersync/verify.h), the same the simulator runs. */
 struct verify {
-	struct ctl    *c;
-	ts_txn        *t;
-	struct json    j;
-	char           origin[TS_CODE_MAX + 1];   /* origin being walked   */
-	struct chainck ck;
-	uint64_t       nenv, norigins, nrollups, nfail;
-	char         (*dirty)[TS_PERIOD_MAX + 1]; /* periods being re-made */
-	size_t         ndirty, dirty_cap;
-	int            all;            /* --all: every report's rollup     */
-	int            history;        /* checking a superseded report     */
+	struct ctl     *c;
+	struct json     j;
 	struct progress pg;            /* on a terminal only               */
 };
 
-static void vfail(struct verify *, const char *, uint64_t, const char *,
-    const char *, ...) __attribute__((format(printf, 5, 6)));
-
 /* A finding, not a tool error: to stdout with the origin and seq. */
 static void
-vfail(struct verify *vf, const char *origin, uint64_t seq, const char *period,
-    const char *fmt, ...)
+verify_finding(void *arg, const char *origin, uint64_t seq, const char *period,
+    const char *what)
 {
-	char what[1024];
-	va_list ap;
+	struct verify *vf = arg;
 
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	vf->nfail++;
 	if (vf->c->json) {
 		json_obj_begin(&vf->j);
 		json_kstr(&vf->j, "origin", origin);
 		json_ku64(&vf->j, "seq", seq);
-		json_kstr(&vf->j, "period", period != NULL ? period : "");
+		json_kstr(&vf->j, "period", period);
 		json_kstr(&vf->j, "what", what);
 		json_obj_end(&vf->j);
 	} else
 		printf("FAIL  %s seq %" PRIu64 "%s%s: %s\n", origin, seq,
-		    period != NULL ? " period " : "", period != NULL ? period : "",
-		    what);
+		    *period ? " period " : "", period, what);
 }
 
-/* ---- pass 1: every envelope, chains per origin ---- */
-
-/* The chain record must name the newest envelope held. */
-static int
-verify_origin_end(struct verify *vf)
-{
-	ts_chain ch;
-	int rc;
-
-	if (vf->origin[0] == '\0')
-		return 0;
-	rc = ts_chain_get(vf->t, vf->origin, &ch);
-	if (rc == TS_ENOTFOUND) {
-		vfail(vf, vf->origin, vf->ck.last_seq, NULL, "no chain record "
-		    "for an origin whose envelopes are held");
-		return 0;
-	}
-	if (rc != 0) {
-		ctl_errx("store: chain of %s: %s", vf->origin, ts_strerror(rc));
-		return rc;
-	}
-	if (ch.seq != vf->ck.last_seq)
-		vfail(vf, vf->origin, vf->ck.last_seq, NULL, "chain record says "
-		    "newest seq %" PRIu64 ", newest envelope held is %" PRIu64,
-		    ch.seq, vf->ck.last_seq);
-	else if (vf->ck.have_hash &&
-	    memcmp(ch.hash, vf->ck.last_hash, TS_HASH_LEN) != 0)
-		vfail(vf, vf->origin, ch.seq, NULL, "chain record hash differs "
-		    "from the envelope's");
-	return 0;
-}
-
-static int
-verify_env_cb(const char *origin, uint64_t seq, const uint8_t *env,
-    size_t len, void *arg)
-{
-	struct verify *vf = arg;
-	uint8_t hash[TS_HASH_LEN] = { 0 };
-	char why[160];
-	ts_env_view v;
-	ts_report r;
-	int rc, sig;
-
-	if (strcmp(origin, vf->origin) != 0) {
-		if ((rc = verify_origin_end(vf)) != 0)
-			return rc;
-		snprintf(vf->origin, sizeof(vf->origin), "%s", origin);
-		memset(&vf->ck, 0, sizeof(vf->ck));
-		vf->norigins++;
-	}
-	vf->nenv++;
-	progress_step(&vf->pg, 1);
-	memset(&r, 0, sizeof(r));
-	if ((rc = ts_env_split(env, len, &v)) == 0) {
-		ts_body_hash(v.body, v.body_len, hash);
-		rc = ts_report_decode(v.body, v.body_len, &r);
-	}
-	if (rc != 0) {
-		vfail(vf, origin, seq, NULL, "malformed envelope: %s",
-		    ts_strerror(rc));
-		vf->ck.last_seq = seq;
-		vf->ck.have_hash = 0;
-		return 0;
-	}
-	if (strcmp(r.origin, origin) != 0)
-		vfail(vf, origin, seq, r.period, "stored under origin %s but the "
-		    "body says %s", origin, r.origin);
-	sig = env_sig_check(vf->c, origin, &v, r.created_ms / 1000);
-	if (sig < 0)
-		vfail(vf, origin, seq, r.period, "no signing key for %s in the "
-		    "keys file", origin);
-	else if (sig == 0)
-		vfail(vf, origin, seq, r.period, "signature does not verify with "
-		    "any key of %s", origin);
-	if (chain_step(&vf->ck, seq, &r, hash, why, sizeof(why)) != NULL)
-		vfail(vf, origin, seq, r.period, "%s", why);
-	ts_report_clear(&r);
-	return 0;
-}
-
-/* ---- pass 2: rollups ---- */
-
-/* Add up the child reports the provenance names.  Returns the number of
- * problems found (each already reported). */
-static unsigned
-verify_prov(struct verify *vf, const ts_report *r, ts_vsum *sum)
-{
-	const ts_topo *topo = vf->c->topo;
-	int self = topo != NULL ? ts_topo_find(topo, r->origin) : -1;
-	unsigned bad = 0;
-	size_t i;
-
-	for (i = 0; i < r->nprov; i++) {
-		const ts_prov *p = &r->prov[i];
-		uint8_t h[TS_HASH_LEN];
-		ts_env_view v;
-		ts_report cr;
-		int ci, rc;
-
-		ci = topo != NULL ? ts_topo_find(topo, p->child) : -1;
-		if (self >= 0 && (ci < 0 || topo->units[ci].parent != self)) {
-			vfail(vf, r->origin, r->seq, r->period, "provenance names "
-			    "%s, not a direct child of %s", p->child, r->origin);
-			bad++;
-		}
-		memset(&cr, 0, sizeof(cr));
-		rc = env_load(vf->t, p->child, p->seq, &cr, &v, h);
-		if (rc != 0) {
-			vfail(vf, r->origin, r->seq, r->period, "provenance names "
-			    "%s seq %" PRIu64 ": %s", p->child, p->seq,
-			    rc == TS_ENOTFOUND ? "envelope not in this store" :
-			    ts_strerror(rc));
-			bad++;
-			continue;
-		}
-		if (memcmp(h, p->hash, TS_HASH_LEN) != 0 ||
-		    strcmp(cr.period, r->period) != 0) {
-			vfail(vf, r->origin, r->seq, r->period, "provenance names "
-			    "%s seq %" PRIu64 " but the envelope held has a "
-			    "different %s", p->child, p->seq,
-			    strcmp(cr.period, r->period) != 0 ? "period" : "hash");
-			bad++;
-		} else if (ts_vsum_add(sum, cr.values, cr.nvalues) != 0) {
-			ctl_errx("out of memory");
-			bad++;
-		}
-		ts_report_clear(&cr);
-	}
-	return bad;
-}
-
-/*
- * Compare a report's values with the sum: exactly when the sum includes
- * the own values (this node, own values unchanged since), else at least
- * the children's sum (other origins' own values are not known here).
- * An absent (ind, dis) counts as 0/0 on either side.
- */
 static void
-verify_compare(struct verify *vf, const ts_report *r, const ts_vsum *sum,
-    int exact)
+verify_phase(void *arg, const char *what, uint64_t total)
 {
-	static const ts_value zero;
-	size_t i = 0, k = 0;
-
-	while (i < r->nvalues || k < sum->n) {
-		const ts_value *a, *b;
-		int d;
-
-		if (i == r->nvalues)
-			d = 1;
-		else if (k == sum->n)
-			d = -1;
-		else
-			d = ts_value_cmp(&r->values[i], &sum->v[k]);
-		a = d <= 0 ? &r->values[i] : &zero;
-		b = d >= 0 ? &sum->v[k] : &zero;
-		if (exact ? (a->num != b->num || a->den != b->den) :
-		    (a->num < b->num || a->den < b->den))
-			vfail(vf, r->origin, r->seq, r->period, "%s/'%s': report "
-			    "has %" PRIu64 "/%" PRIu64 ", %s %" PRIu64 "/%" PRIu64,
-			    d <= 0 ? a->ind : b->ind, d <= 0 ? a->dis : b->dis,
-			    a->num, a->den, exact ? "own values + children sum to" :
-			    "children alone sum to", b->num, b->den);
-		if (d <= 0)
-			i++;
-		if (d >= 0)
-			k++;
-	}
+	progress_start(&((struct verify *)arg)->pg, what, total);
 }
 
-static int
-is_dirty(const struct verify *vf, const char *period)
+static void
+verify_step(void *arg)
 {
-	size_t i;
-
-	for (i = 0; i < vf->ndirty; i++)
-		if (strcmp(vf->dirty[i], period) == 0)
-			return 1;
-	return 0;
+	progress_step(&((struct verify *)arg)->pg, 1);
 }
 
-static int
-verify_rollup(struct verify *vf, const ts_report *r)
+static void
+verify_phase_end(void *arg)
 {
-	ts_vsum sum = { NULL, 0, 0 };
-	const ts_value *ovf;
-	/* A superseded own report was made from own values since changed:
-	 * only the children's part can be checked (>=). */
-	int self = strcmp(r->origin, vf->c->cfg.unit) == 0 && !vf->history;
-	int rc = 0, exact = 0;
-
-	vf->nrollups++;
-	if (verify_prov(vf, r, &sum) != 0)
-		goto out;               /* the sum would be partial */
-	/* Own values newer than the report (rollup pending) cannot be
-	 * compared exactly; the children's part still can. */
-	if (self && !is_dirty(vf, r->period)) {
-		ts_value *own = NULL;
-		size_t n = 0;
-		if ((rc = ts_own_list(vf->t, r->period, &own, &n)) != 0) {
-			ctl_errx("store: own values of %s: %s", r->period,
-			    ts_strerror(rc));
-			goto out;
-		}
-		rc = ts_vsum_add(&sum, own, n);
-		free(own);
-		if (rc != 0) {
-			ctl_errx("out of memory");
-			goto out;
-		}
-		exact = 1;
-	}
-	if (ts_vsum_merge(&sum, &ovf) != 0 && ovf != NULL)
-		vfail(vf, r->origin, r->seq, r->period, "%s/'%s': the sum "
-		    "overflows 64 bits", ovf->ind, ovf->dis);
-	else
-		verify_compare(vf, r, &sum, exact);
-out:
-	ts_vsum_free(&sum);
-	return rc;
-}
-
-static int
-verify_latest_cb(const char *origin, const char *period, const ts_latest *l,
-    void *arg)
-{
-	struct verify *vf = arg;
-	uint8_t hash[TS_HASH_LEN] = { 0 };
-	ts_env_view v;
-	ts_report r;
-	int rc;
-
-	memset(&r, 0, sizeof(r));
-	rc = env_load(vf->t, origin, l->seq, &r, &v, hash);
-	if (rc != 0) {
-		/* Missing or malformed: pass 1 or this line reports it. */
-		if (rc == TS_ENOTFOUND)
-			vfail(vf, origin, l->seq, period, "newest report for the "
-			    "period is not in the envelope store");
-		return 0;
-	}
-	if (memcmp(hash, l->hash, TS_HASH_LEN) != 0)
-		vfail(vf, origin, l->seq, period, "latest record hash differs "
-		    "from the envelope's");
-	if (r.nprov > 0 || strcmp(origin, vf->c->cfg.unit) == 0)
-		rc = verify_rollup(vf, &r);
-	ts_report_clear(&r);
-	return rc;
-}
-
-static int
-dirty_cb(const char *period, void *arg)
-{
-	struct verify *vf = arg;
-
-	if (vf->ndirty == vf->dirty_cap) {
-		size_t cap = vf->dirty_cap ? vf->dirty_cap * 2 : 16;
-		void *p = reallocarray(vf->dirty, cap, sizeof(*vf->dirty));
-		if (p == NULL)
-			return TS_ENOMEM;
-		vf->dirty = p;
-		vf->dirty_cap = cap;
-	}
-	snprintf(vf->dirty[vf->ndirty++], sizeof(*vf->dirty), "%s", period);
-	return 0;
-}
-
-/* --all: the rollups of superseded reports too (the newest ones are
- * checked by verify_latest_cb). */
-static int
-verify_hist_cb(const char *origin, uint64_t seq, const uint8_t *env,
-    size_t len, void *arg)
-{
-	struct verify *vf = arg;
-	ts_latest l;
-	ts_env_view v;
-	ts_report r;
-	int rc;
-
-	(void)origin;
-	progress_step(&vf->pg, 1);
-	memset(&r, 0, sizeof(r));
-	if (ts_env_split(env, len, &v) != 0 ||
-	    ts_report_decode(v.body, v.body_len, &r) != 0)
-		return 0;               /* reported by pass 1 */
-	rc = ts_latest_get(vf->t, r.origin, r.period, &l);
-	if (r.nprov > 0 && (rc == TS_ENOTFOUND || (rc == 0 && l.seq != seq))) {
-		vf->history = 1;
-		rc = verify_rollup(vf, &r);
-		vf->history = 0;
-	} else if (rc == TS_ENOTFOUND)
-		rc = 0;
-	ts_report_clear(&r);
-	return rc;
-}
-
-static int
-verify_run(struct verify *vf)
-{
-	int rc;
-
-	progress_start(&vf->pg, "verify: envelopes", 0);
-	rc = ts_env_each(vf->t, NULL, verify_env_cb, vf);
-	progress_end(&vf->pg);
-	if (rc != 0 || (rc = verify_origin_end(vf)) != 0) {
-		ctl_errx("store: walking envelopes: %s", ts_strerror(rc));
-		return -1;
-	}
-	if (vf->all) {
-		progress_start(&vf->pg, "verify: rollups of every report",
-		    vf->nenv);
-		rc = ts_env_each(vf->t, NULL, verify_hist_cb, vf);
-		progress_end(&vf->pg);
-		if (rc != 0) {
-			ctl_errx("store: walking reports: %s", ts_strerror(rc));
-			return -1;
-		}
-	}
-	if ((rc = ts_dirty_each(vf->t, dirty_cb, vf)) != 0 ||
-	    (rc = ts_latest_each(vf->t, NULL, verify_latest_cb, vf)) != 0) {
-		ctl_errx("store: walking reports: %s", ts_strerror(rc));
-		return -1;
-	}
-	return 0;
+	progress_end(&((struct verify *)arg)->pg);
 }
 
 int
 cmd_verify(struct ctl *c, int argc, char **argv)
 {
 	struct verify vf;
-	char *pos[1];
+	ts_verify_stats st;
+	ts_txn *t = NULL;
+	char *pos[1], err[512];
 	int npos, rc, all = 0;
 	struct opt opts[] = { { "--all", NULL, &all }, { NULL, NULL, NULL } };
 
@@ -1298,8 +934,7 @@ cmd_verify(struct ctl *c, int argc, char **argv)
 		ctl_warnx("provenance will not be checked against the tree");
 	memset(&vf, 0, sizeof(vf));
 	vf.c = c;
-	vf.all = all;
-	if (ctl_open_store(c) != 0 || read_begin(c, &vf.t) != 0)
+	if (ctl_open_store(c) != 0 || read_begin(c, &t) != 0)
 		return EXIT_FAIL;
 	if (c->json) {
 		json_init(&vf.j, stdout);
@@ -1307,21 +942,25 @@ cmd_verify(struct ctl *c, int argc, char **argv)
 		json_key(&vf.j, "failures");
 		json_arr_begin(&vf.j);
 	}
-	rc = verify_run(&vf);
-	ts_store_read_end(&vf.t);
-	free(vf.dirty);
+	ts_verify_opts o = { .keys = c->keys, .topo = c->topo, .self = c->cfg.unit,
+	    .all = all, .finding = verify_finding, .arg = &vf,
+	    .phase = verify_phase, .step = verify_step, .phase_end = verify_phase_end };
+	rc = ts_verify_store(t, &o, &st, err, sizeof(err));
+	ts_store_read_end(&t);
+	if (rc != 0)
+		ctl_errx("%s", err);
 	if (c->json) {
 		json_arr_end(&vf.j);
-		json_ku64(&vf.j, "envelopes", vf.nenv);
-		json_ku64(&vf.j, "origins", vf.norigins);
-		json_ku64(&vf.j, "rollups", vf.nrollups);
-		json_ku64(&vf.j, "failed", vf.nfail);
-		json_kbool(&vf.j, "ok", rc == 0 && vf.nfail == 0);
+		json_ku64(&vf.j, "envelopes", st.envelopes);
+		json_ku64(&vf.j, "origins", st.origins);
+		json_ku64(&vf.j, "rollups", st.rollups);
+		json_ku64(&vf.j, "failed", st.failures);
+		json_kbool(&vf.j, "ok", rc == 0 && st.failures == 0);
 		json_obj_end(&vf.j);
 		json_end(&vf.j);
 	} else
 		printf("verified %" PRIu64 " envelopes, %" PRIu64 " origins, %"
-		    PRIu64 " rollups: %" PRIu64 " failures\n", vf.nenv,
-		    vf.norigins, vf.nrollups, vf.nfail);
-	return rc == 0 && vf.nfail == 0 ? EXIT_OK : EXIT_FAIL;
+		    PRIu64 " rollups: %" PRIu64 " failures\n", st.envelopes,
+		    st.origins, st.rollups, st.failures);
+	return rc == 0 && st.failures == 0 ? EXIT_OK : EXIT_FAIL;
 }

@@ -98,7 +98,7 @@ ops_unit_state(const struct ctl *c, ts_txn *t, int u, const char *period,
 	st->state = st->latest.first_ms < st->deadline_ms ? OPS_REPORTED :
 	    OPS_LATE;
 	memset(&r, 0, sizeof(r));
-	if (env_load(t, unit->code, st->latest.seq, &r, &v, NULL) == 0) {
+	if (ts_env_load(t, unit->code, st->latest.seq, &r, &v, NULL) == 0) {
 		st->leaf_reported = r.comp.leaf_reported;
 		st->leaf_expected = r.comp.leaf_expected;
 		ts_report_clear(&r);
@@ -170,7 +170,7 @@ ops_own_catalogue(const struct ctl *c, ts_txn *t, char *out, size_t outlen)
 		return -1;
 	}
 	memset(&r, 0, sizeof(r));
-	if (env_load(t, c->cfg.unit, ch.seq, &r, &v, NULL) == 0) {
+	if (ts_env_load(t, c->cfg.unit, ch.seq, &r, &v, NULL) == 0) {
 		snprintf(out, outlen, "%s", r.catalogue);
 		ts_report_clear(&r);
 	}

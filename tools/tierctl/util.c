@@ -451,47 +451,6 @@ unit_name(const struct ctl *c, const char *code)
 	return c->topo->units[u].name;
 }
 
-int
-env_sig_check(const struct ctl *c, const char *origin, const ts_env_view *v,
-    uint64_t at_s)
-{
-	const ts_key *k[16];
-	size_t n, i;
-
-	if (c->keys == NULL)
-		return -1;
-	/*
-	 * Keys valid when the report was signed, so that history stays
-	 * verifiable after a rotation retired the key.  The daemon already
-	 * checked validity against its own clock when the envelope arrived.
-	 */
-	n = ts_keys_sign_for(c->keys, origin, at_s, k, 16);
-	if (n == 0)
-		return ts_keys_sign_for(c->keys, origin, 0, k, 16) == 0 ? -1 : 0;
-	if (n > 16)
-		n = 16;
-	for (i = 0; i < n; i++)
-		if (ts_env_verify(v, k[i]->sign_pk) == 0)
-			return 1;
-	return 0;
-}
-
-int
-env_load(ts_txn *t, const char *origin, uint64_t seq, ts_report *r,
-    ts_env_view *v, uint8_t hash[TS_HASH_LEN])
-{
-	ts_bytes b;
-	int rc;
-
-	if ((rc = ts_env_get(t, origin, seq, &b)) != 0)
-		return rc;
-	if ((rc = ts_env_split(b.p, b.len, v)) != 0)
-		return rc;
-	if (hash != NULL)
-		ts_body_hash(v->body, v->body_len, hash);
-	return ts_report_decode(v->body, v->body_len, r);
-}
-
 /* ------------------------------------------------------------------ */
 /* JSON writer                                                          */
 /* ------------------------------------------------------------------ */

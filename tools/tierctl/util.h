@@ -14,6 +14,7 @@
 #include "tiersync/proto.h"
 #include "tiersync/store.h"
 #include "tiersync/topology.h"
+#include "tiersync/verify.h"
 
 /* Exit statuses: documented in docs/TIERCTL.md. */
 #define EXIT_OK     0
@@ -87,14 +88,8 @@ void   print_padded(FILE *f, const char *s, size_t width);
 
 /* ---- report helpers shared by report, log, verify ---- */
 const char *unit_name(const struct ctl *c, const char *code);
-/* 1 if the envelope's signature verifies with a key of origin valid at
- * at_s, 0 if not, -1 if no key of origin is known. */
-int  env_sig_check(const struct ctl *c, const char *origin,
-         const ts_env_view *v, uint64_t at_s);
-/* Fetch env(origin, seq), split and decode it.  Returns 0, TS_ENOTFOUND
- * or the codec's error.  hash (may be NULL) receives the body hash. */
-int  env_load(ts_txn *t, const char *origin, uint64_t seq, ts_report *r,
-         ts_env_view *v, uint8_t hash[TS_HASH_LEN]);
+/* Signatures, chains and envelope loading: the verifier's
+ * (tiersync/verify.h: ts_verify_sig, ts_env_load, ts_chain_walk_step). */
 
 /* ---- JSON writer ----
  * Tracks commas and nesting; strings are escaped (", \, control chars
