@@ -67,6 +67,7 @@ struct ts_store {
 	int		 nosync;	/* opened MDB_NOSYNC: durability is not ours */
 	uint64_t	 commits;	/* write txns committed since open */
 	uint64_t	 durable;	/* ... of which known to be on disk */
+	unsigned	 fail_commits;	/* simulator: commits still to fail */
 };
 
 struct ts_txn {
@@ -743,6 +744,15 @@ ts_store_sync(ts_store *s)
 	return 0;
 }
 
+int
+ts_store_fail_commits(ts_store *s, unsigned n)
+{
+	if (s == NULL || !s->nosync || s->rdonly)
+		return TS_EINVAL;
+	s->fail_commits = n;
+	return 0;
+}
+
 /*
  * The simulator's power cut.  LMDB writes a txn's data pages to free
  * pages (copy on write), then its meta page, into slot (txnid & 1); a
@@ -861,6 +871,14 @@ ts_store_write_ex(ts_store *s, ts_write_fn fn, void *arg,
 		}
 		if (overlap != NULL)
 			overlap(oarg);
+		if (s->fail_commits > 0) {
+			/* The simulator's disk fault (ts_store_fail_commits):
+			 * the commit fails as an I/O error would. */
+			s->fail_commits--;
+			mdb_txn_abort(t.txn);
+			log_warnx("store: mdb_txn_commit: injected I/O error");
+			return TS_ESTORE;
+		}
 		/* mdb_txn_commit frees the txn whether or not it succeeds. */
 		mrc = lazy && !s->nosync ? commit_lazy(s, t.txn) :
 		    mdb_txn_commit(t.txn);

@@ -27,8 +27,10 @@
  * usage: tiersync-sim [--topology F] [--unit CODE | --all] [--seed N]
  *        [--drop P] [--dup P] [--delay-ms N] [--crashes N]
  *        [--partitions N] [--rounds N] [--max-virtual-s N] [--dir D]
- *        [--rotations N] [--poison N] [--power P]
+ *        [--rotations N] [--poison N] [--power P] [--disk-faults N]
  *
+ * --disk-faults N: N times a random node's next 1-3 commits fail as an
+ * I/O error would (ts_store_fail_commits); nothing may be lost for it.
  * --power P: the share of crashes that are power cuts (default 0.5):
  * the store then also loses its last commit if it was not durable yet.
  */
@@ -72,13 +74,13 @@ static struct {
 	uint64_t seed;
 	double   drop, dup, power;
 	unsigned delay_ms, crashes, partitions, rounds, max_virtual_s;
-	unsigned rotations, poison;
+	unsigned rotations, poison, disk_faults;
 	int      all, verbose;
 	size_t   store_cap;          /* 0 = from the open-files limit */
 } opt = {
 	.topology = NULL, .unit = "109", .drop = 0.01, .dup = 0.01, .power = 0.5,
 	.delay_ms = 30, .crashes = 10, .partitions = 3, .rounds = 3,
-	.max_virtual_s = 3600, .rotations = 2, .poison = 2,
+	.max_virtual_s = 3600, .rotations = 2, .poison = 2, .disk_faults = 4,
 };
 
 /* ---- simulated nodes ---- */
@@ -104,6 +106,7 @@ struct simnode {
 	size_t   nq, capq;
 	int      poll_pending;       /* an EV_POLL is queued              */
 	int      cut_armed;          /* power cut after the next lazy commit */
+	int      own_keys;           /* n.keys is its own (reloaded) table */
 	int      idle_pending;       /* an EV_IDLE is queued              */
 	/* batches this node pushed: the parent's commit count before the
 	 * drain that took each (invariant 1 check) */
@@ -120,6 +123,7 @@ static int *node_of_unit;            /* topology index -> node index or -1 */
 static ts_topo *topo;
 static ts_keys *keys;
 static uint64_t vnow;                /* virtual ms since start           */
+static char base[512];               /* this run's directory (mkdtemp)   */
 static const uint64_t wall_base = 1764547200000ULL; /* 2025-12-01Z      */
 
 static struct {
@@ -127,7 +131,8 @@ static struct {
 	    partitions, events, puts;
 	uint64_t drains, drained, max_drain, acks, acks_checked, acks_early,
 	    idles, zap_ok, zap_denied, rotations, poisoned, impostors_refused;
-	uint64_t impostors_tried, power_cuts, commits_lost;
+	uint64_t impostors_tried, power_cuts, commits_lost, disk_faults,
+	    puts_retried, key_reloads;
 } simstat;
 static uint64_t poisoned_expected;   /* broken outbox entries injected */
 
@@ -190,7 +195,7 @@ static uint64_t sim_mono(void *ctx) { (void)ctx; return vnow + 1; }
 
 enum ev_type { EV_DELIVER_UP, EV_DELIVER_DOWN, EV_TIMER, EV_PUT, EV_CRASH,
                EV_RESTART, EV_PARTITION, EV_POLL, EV_IDLE, EV_ROTATE,
-               EV_POISON };
+               EV_POISON, EV_DISKFAULT };
 
 struct ev {
 	uint64_t at, order;
@@ -386,7 +391,15 @@ check_ack(struct node *pn, uint32_t child, const uint8_t *p, size_t len)
 	if (ts_msg_decode(p, len, &m) != 0)
 		fatalx("sim: a node sent a message it cannot decode");
 	if (m.type == TS_MSG_ACK) {
+		int claims = 0;         /* does it say anything is stored? */
+		for (i = 0; i < m.nstatus; i++)
+			if (m.status[i] == TS_ST_STORED || m.status[i] == TS_ST_HELD)
+				claims = 1;
 		simstat.acks++;
+		if (!claims) {          /* all "retry": acknowledges nothing */
+			ts_msg_clear(&m);
+			return;
+		}
 		for (i = 0; i < c->npushed && i < 256; i++)
 			if (c->pushed[i].batch == m.batch) {
 				simstat.acks_checked++;
@@ -429,6 +442,9 @@ node_boot(struct simnode *s)
 	char err[512], text[256];
 	int rc;
 
+	if (s->own_keys)
+		ts_keys_free(&n->keys);
+	s->own_keys = 0;
 	memset(n, 0, sizeof(*n));
 	snprintf(text, sizeof(text), "unit %s\ntopology /dev/null\nkeys /dev/null\n",
 	    u->code);
@@ -534,12 +550,21 @@ do_put(struct simnode *s, int round)
 		if (ts_msg_ctl_put(&req, m.period, v, 4) != 0)
 			fatalx("sim: encoding CTL_PUT");
 		control_on_request(&s->n, req.buf, req.len, 1, &rep);
-		if (ts_msg_decode(rep.buf, rep.len, &r) != 0 || r.code != 0)
+		if (ts_msg_decode(rep.buf, rep.len, &r) != 0 ||
+		    (r.code != 0 && r.code != TS_ST_RETRY))
 			fatalx("put at %s round %d: %.200s", topo->units[s->unit].code,
 			    round, r.reason);
-		ts_msg_clear(&r);
 		ts_buf_free(&req);
 		ts_buf_free(&rep);
+		if (r.code == TS_ST_RETRY) {
+			/* A disk fault: the operator is told and tries again. */
+			ts_msg_clear(&r);
+			simstat.puts_retried++;
+			ev_push((struct ev){ .at = vnow + 2000, .type = EV_PUT,
+			    .node = (int)(s - nodes), .round = round });
+			return;
+		}
+		ts_msg_clear(&r);
 	}
 	/* A put replaces the commune's previous values: keep the
 	 * expected national sums in step, independently of the nodes. */
@@ -848,13 +873,47 @@ do_rotate(void)
 	    topo->units[c->unit].code, hex, fresh.curve_pk);
 	if (ts_keys_parse(&nk, "sim-keys", text, len, err, sizeof(err)) != 0)
 		fatalx("sim rotate: %s", err);
-	free(text);
 	for (i = 0; i < nnodes; i++) {
+		if (nodes[i].own_keys)
+			ts_keys_free(&nodes[i].n.keys);
+		nodes[i].own_keys = 0;
 		nodes[i].n.keys = nk;
 		nodes[i].n.keys_gen++;
 	}
 	ts_keys_free(&keys);
 	keys = nk;
+	/* The commune's parent learns of it as an operator's parent would:
+	 * the keys file rewritten, then `tierctl keys reload` (CTL_RELOAD),
+	 * acted on by node_reload_keys after the event.  It reads its own
+	 * copy of the file; the other nodes share the table in memory. */
+	if (topo->units[c->unit].parent >= 0) {
+		struct simnode *ps = &nodes[node_of_unit[topo->units[c->unit].parent]];
+		char kpath[sizeof(base) + 16];
+		FILE *f;
+		snprintf(kpath, sizeof(kpath), "%s/keys.txt", base);
+		if ((f = fopen(kpath, "w")) == NULL || fwrite(text, 1, len, f) != len ||
+		    fclose(f) != 0)
+			fatal("sim: writing %s", kpath);
+		if (ps->up) {
+			ts_buf req = { 0 }, rep = { 0 };
+			ts_msg r;
+			snprintf(ps->n.cfg.keys, sizeof(ps->n.cfg.keys), "%s", kpath);
+			if (ts_keys_load(&ps->n.keys, kpath, err, sizeof(err)) != 0)
+				fatalx("sim: %s", err);
+			ps->own_keys = 1;
+			memset(&r, 0, sizeof(r));
+			if (ts_msg_ctl_reload(&req) != 0)
+				fatalx("sim: encoding CTL_RELOAD");
+			control_on_request(&ps->n, req.buf, req.len, 1, &rep);
+			if (ts_msg_decode(rep.buf, rep.len, &r) != 0 || r.code != 0 ||
+			    !ps->n.reload)
+				fatalx("sim: CTL_RELOAD refused: %.200s", r.reason);
+			ts_msg_clear(&r);
+			ts_buf_free(&req);
+			ts_buf_free(&rep);
+		}
+	}
+	free(text);
 	memcpy(c->id.curve_pk, fresh.curve_pk, sizeof(c->id.curve_pk));
 	memcpy(c->id.curve_sk, fresh.curve_sk, sizeof(c->id.curve_sk));
 	c->n.id = c->id;
@@ -993,6 +1052,21 @@ handle(struct ev *ep, int faults)
 	case EV_POISON:
 		do_poison(s);
 		break;
+	case EV_DISKFAULT:
+		/* The next 1-3 commits of the node fail (I/O error). */
+		if (faults && s->up) {
+			store_open(s);
+			if (ts_store_fail_commits(s->n.st, 1 + (unsigned)rng_below(3)) != 0)
+				fatalx("sim: cannot inject a disk fault");
+			simstat.disk_faults++;
+		}
+		break;
+	}
+	/* A CTL_RELOAD (or SIGHUP) is acted on at the top of the daemon's
+	 * next loop iteration: here, after the event. */
+	if (s->up && s->n.reload) {
+		node_reload_keys(&s->n);
+		simstat.key_reloads++;
 	}
 }
 
@@ -1004,11 +1078,10 @@ usage(void)
 	fprintf(stderr, "usage: tiersync-sim [--topology F] [--unit CODE | --all] "
 	    "[--seed N] [--drop P] [--dup P] [--delay-ms N] [--crashes N] "
 	    "[--partitions N] [--rounds N] [--max-virtual-s N] [--dir D] "
-	    "[--rotations N] [--poison N] [--power P] [-v]\n");
+	    "[--rotations N] [--poison N] [--power P] [--disk-faults N] [-v]\n");
 	exit(2);
 }
 
-static char base[512];
 
 static void
 rm_tree(const char *dir)
@@ -1059,6 +1132,7 @@ main(int argc, char **argv)
 		else if (ARG("--store-cap")) opt.store_cap = (size_t)atoi(v);
 		else if (ARG("--rotations")) opt.rotations = (unsigned)atoi(v);
 		else if (ARG("--poison")) opt.poison = (unsigned)atoi(v);
+		else if (ARG("--disk-faults")) opt.disk_faults = (unsigned)atoi(v);
 		else usage();
 #undef ARG
 	}
@@ -1174,6 +1248,9 @@ main(int argc, char **argv)
 		    .node = (int)rng_below(nnodes) });
 	for (unsigned r = 0; r < opt.rotations; r++)
 		ev_push((struct ev){ .at = rng_below(window), .type = EV_ROTATE });
+	for (unsigned d = 0; d < opt.disk_faults; d++)
+		ev_push((struct ev){ .at = rng_below(window), .type = EV_DISKFAULT,
+		    .node = (int)rng_below(nnodes) });
 	for (unsigned q = 0; q < opt.poison; q++) {
 		size_t pick = rng_below(nnodes);
 		if (topo->units[nodes[pick].unit].parent >= 0)
@@ -1236,11 +1313,13 @@ main(int argc, char **argv)
 	    " checked against durability; ZAP %" PRIu64 " admitted, %" PRIu64
 	    " refused; %" PRIu64 " key rotations, %" PRIu64 " impostors refused, %"
 	    PRIu64 " outbox entries poisoned; %" PRIu64 " power cuts lost %" PRIu64
-	    " commits\n", simstat.drains, simstat.drained,
+	    " commits; %" PRIu64 " disk faults, %" PRIu64 " puts retried, %" PRIu64
+	    " keys reloads\n", simstat.drains, simstat.drained,
 	    simstat.max_drain, simstat.idles, simstat.acks, simstat.acks_checked,
 	    simstat.zap_ok, simstat.zap_denied, simstat.rotations,
 	    simstat.impostors_refused, simstat.poisoned, simstat.power_cuts,
-	    simstat.commits_lost);
+	    simstat.commits_lost, simstat.disk_faults, simstat.puts_retried,
+	    simstat.key_reloads);
 	check(converged, "national converged to the exact sums under faults");
 	check(simstat.acks_early == 0, "no ACK left before its commit was durable "
 	    "(%" PRIu64 " of %" PRIu64 " checked)", simstat.acks_early,
@@ -1253,6 +1332,8 @@ main(int argc, char **argv)
 
 	for (i = 0; i < nnodes; i++) {
 		node_stop(&nodes[i].n);
+		if (nodes[i].own_keys)
+			ts_keys_free(&nodes[i].n.keys);
 		inq_clear(&nodes[i]);
 		free(nodes[i].q);
 		store_close(&nodes[i]);

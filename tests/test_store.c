@@ -1545,10 +1545,23 @@ test_power_cut(void)
 	CHECK_EQ_INT(ts_store_power_cut(&s, &lost), 0, "power cut after a sync");
 	CHECK(lost == 0 && pc_value(path("pc")) == 30, "nothing durable is lost");
 
+	/* Injected commit failures: nothing of the txn is stored. */
+	CHECK_EQ_INT(ts_store_open(&s, path("pc"), TS_STORE_NOLOCK, 0, 0), 0, "reopen");
+	CHECK_EQ_INT(ts_store_fail_commits(s, 1), 0, "fail the next commit");
+	v = 40;
+	CHECK_EQ_INT(ts_store_write(s, pc_put_fn, &v), TS_ESTORE,
+	    "an injected commit failure is TS_ESTORE");
+	v = 41;
+	CHECK_EQ_INT(ts_store_write(s, pc_put_fn, &v), 0, "the next one commits");
+	ts_store_close(&s);
+	CHECK(pc_value(path("pc")) == 41, "the failed txn left nothing");
+
 	/* Only for the simulator's stores. */
 	CHECK_EQ_INT(ts_store_open(&s, path("pc-real"), 0, 0, 0), 0, "open a real store");
 	CHECK_EQ_INT(ts_store_power_cut(&s, &lost), TS_EINVAL,
 	    "a real store refuses a simulated power cut");
+	CHECK_EQ_INT(ts_store_fail_commits(s, 1), TS_EINVAL,
+	    "a real store refuses injected failures");
 	ts_store_close(&s);
 }
 

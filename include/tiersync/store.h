@@ -98,6 +98,10 @@ int      ts_store_sync(ts_store *s);              /* make all durable    */
  * be rewritten (logged); the store is closed in every case but
  * TS_EINVAL. */
 int      ts_store_power_cut(ts_store **s, int *lost);
+/* Simulator only (TS_STORE_NOLOCK stores): the next n write txns fail
+ * at commit with TS_ESTORE, after their fn and overlap ran, as an I/O
+ * error would; nothing of them is stored.  TS_EINVAL for other stores. */
+int      ts_store_fail_commits(ts_store *s, unsigned n);
 
 /* Read-only transaction (a reader slot).  Always end it. */
 int  ts_store_read_begin(ts_store *s, ts_txn **t);
