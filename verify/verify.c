@@ -238,6 +238,16 @@ prov_sum(struct vw *w, const ts_report *r, ts_vsum *sum)
 		ts_report cr;
 		int ci, rc;
 
+		/* One child counted twice would pass the sum check below:
+		 * the sum is of what the provenance names. */
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(r->prov[k].child, p->child) == 0) {
+				vfail(w, r->origin, r->seq, r->period, "provenance "
+				    "names %s twice (seq %" PRIu64 " and %" PRIu64 ")",
+				    p->child, r->prov[k].seq, p->seq);
+				bad++;
+				break;
+			}
 		ci = topo != NULL ? ts_topo_find(topo, p->child) : -1;
 		if (self >= 0 && (ci < 0 || topo->units[ci].parent != self)) {
 			vfail(w, r->origin, r->seq, r->period, "provenance names "

@@ -9,7 +9,8 @@
  *   - the chain record names the newest envelope held;
  *   - every rollup equals the sum of the child reports its provenance
  *     names (exactly for this node's own newest reports, whose own
- *     values are here; at least the children's sum for other origins).
+ *     values are here; at least the children's sum for other origins),
+ *     each child named once, each a direct child of the origin.
  * Findings are reported one by one through a callback; nothing here
  * prints or allocates beyond the walk.
  */
