@@ -29,6 +29,35 @@
 typedef struct ts_store ts_store;
 typedef struct ts_txn   ts_txn;
 
+/*
+ * The one map from an LMDB return code (MDB_*, or the errno value LMDB
+ * passes through) to a TS_E* code; every user of LMDB in the project
+ * goes through it, so one condition always gets one code:
+ *
+ *   0                                    -> 0
+ *   MDB_NOTFOUND; ENOENT (no such file)  -> TS_ENOTFOUND
+ *   MDB_MAP_FULL (map at its size), MDB_TXN_FULL (too many dirty pages
+ *     in one txn), ENOSPC, EDQUOT        -> TS_ENOSPC ("full": the caller
+ *                                           may retry later, e.g. status
+ *                                           retry to a child)
+ *   ENOMEM                               -> TS_ENOMEM
+ *   anything else -- MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_PANIC,
+ *     MDB_VERSION_MISMATCH, MDB_INVALID (not an LMDB file),
+ *     MDB_INCOMPATIBLE, MDB_KEYEXIST, MDB_DBS_FULL, MDB_READERS_FULL,
+ *     MDB_TLS_FULL, MDB_CURSOR_FULL, MDB_PAGE_FULL, MDB_MAP_RESIZED,
+ *     MDB_BAD_RSLOT, MDB_BAD_TXN, MDB_BAD_VALSIZE, MDB_BAD_DBI, EIO,
+ *     EACCES, any other errno or unknown code  -> TS_ESTORE
+ *   a TS_E* code                         -> itself
+ *
+ * There is no separate "corrupt" code: a damaged or foreign file, and a
+ * malformed record the store finds, are TS_ESTORE.  The function only
+ * maps (no logging, no state, any thread); log mdb_strerror(mdb_rc)
+ * where it happened.  Never returns a positive value or an MDB_* code.
+ * Inside ts_store_write the store itself reacts to MDB_MAP_FULL (grows
+ * the map and runs fn again) before a TS_ENOSPC reaches the caller.
+ */
+int ts_store_mdb_err(int mdb_rc);
+
 #define TS_STORE_RDONLY  0x1
 /* Scratch store for the simulator ONLY (one process, one thread,
  * thousands of stores on tmpfs): no lock file (MDB_NOLOCK), writes
