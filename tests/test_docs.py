@@ -18,7 +18,10 @@ Reads the sources, never runs anything:
   that #define (TS_FORMAT_VERSION, TS_BATCH_MAX, TS_ST_MAX_, ...), and
   the domain tag TS_DOMAIN_REPORT appears as PROTOCOL.md's rule;
 - the ctest labels docs/TESTING.md lists = the LABELS every
-  CMakeLists.txt sets.
+  CMakeLists.txt sets;
+- docs/TIERCTL.md "JSON output" = what tests/tierctl_json.py (the
+  contract the multi-process tests enforce) describes, and every command
+  of tools/tierctl/main.c has a contract there.
 
 Each failure names what is missing where.  usage: test_docs.py [SRCDIR]
 (default: TS_SRCDIR, else the parent of this file's directory).
@@ -203,6 +206,25 @@ def test_protocol():
           "docs/PROTOCOL.md decoding order names proto_version %s" % pv)
 
 
+# ---- tierctl --json --------------------------------------------------
+
+def test_tierctl_json():
+    sys.path.insert(0, os.path.join(SRC, "tests"))
+    import tierctl_json
+    doc = read("docs/TIERCTL.md")
+    gen = tierctl_json.describe()
+    check(gen in doc, "docs/TIERCTL.md carries tierctl_json.describe() verbatim "
+          "(regenerate: python3 tests/tierctl_json.py)")
+    # Every command of tools/tierctl/main.c has a contract (help has none).
+    main = strip_c_comments(read("tools/tierctl/main.c"))
+    m = re.search(r"cmds\[\]\s*=\s*\{(.*?)\n\};", main, re.S)
+    cmds = re.findall(r'\{\s*"([a-z]+)",', m.group(1)) if m else []
+    have = {k.split()[0] for k in tierctl_json.SCHEMAS}
+    missing = [c for c in cmds if c not in have and c not in ("help", "export")]
+    check(cmds and not missing, "every tierctl command has a --json contract%s" %
+          (" (none for: " + ", ".join(missing) + ")" if missing else ""))
+
+
 # ---- test labels -----------------------------------------------------
 
 def test_labels():
@@ -226,5 +248,6 @@ def test_labels():
 test_store()
 test_protocol()
 test_labels()
+test_tierctl_json()
 print("%d passed, %d failed" % (n - failed, failed))
 sys.exit(1 if failed else 0)
