@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TS_VERSION_STRING "0.1.0"
+#include "tiersync/version.h"   /* TS_VERSION_STRING, generated from CMake */
 
 #define TS_ERR_MAX	(-31000)	/* TS_ESYS, the first code     */
 #define TS_ERR_MIN	(-31099)	/* the last number reserved    */
