@@ -21,7 +21,9 @@ Reads the sources, never runs anything:
   CMakeLists.txt sets;
 - docs/TIERCTL.md "JSON output" = what tests/tierctl_json.py (the
   contract the multi-process tests enforce) describes, and every command
-  of tools/tierctl/main.c has a contract there.
+  of tools/tierctl/main.c has a contract there;
+- the version of project(VERSION) in CMakeLists.txt is written nowhere
+  else (include/tiersync/version.h is generated from it).
 
 Each failure names what is missing where.  usage: test_docs.py [SRCDIR]
 (default: TS_SRCDIR, else the parent of this file's directory).
@@ -225,6 +227,33 @@ def test_tierctl_json():
           (" (none for: " + ", ".join(missing) + ")" if missing else ""))
 
 
+# ---- the version -----------------------------------------------------
+
+def test_version():
+    m = re.search(r"^project\([^)]*\bVERSION\s+(\d+\.\d+\.\d+)", read("CMakeLists.txt"), re.M)
+    check(m is not None, "CMakeLists.txt: project(VERSION x.y.z)")
+    if not m:
+        return
+    ver = re.compile(r"(?<![\d.])" + re.escape(m.group(1)) + r"(?![\d.])")
+    found = []
+    for d, dirs, files in os.walk(SRC):
+        rel = os.path.relpath(d, SRC)
+        dirs[:] = [x for x in dirs if not x.startswith(("build", ".")) and
+                   os.path.join(rel, x) not in ("tests/fuzz/corpus", "tests/fuzz/crashes", "docs/bench")]
+        for f in files:
+            if f == "CMakeLists.txt" and rel == ".":
+                continue
+            p = os.path.join(d, f)
+            try:
+                text = open(p, encoding="utf-8").read()
+            except (UnicodeDecodeError, OSError):
+                continue
+            if ver.search(text):
+                found.append(os.path.relpath(p, SRC))
+    check(not found, "the version %s is written only in project(VERSION)%s" %
+          (m.group(1), (" (also in: " + ", ".join(sorted(found)) + ")") if found else ""))
+
+
 # ---- test labels -----------------------------------------------------
 
 def test_labels():
@@ -249,5 +278,6 @@ test_store()
 test_protocol()
 test_labels()
 test_tierctl_json()
+test_version()
 print("%d passed, %d failed" % (n - failed, failed))
 sys.exit(1 if failed else 0)
