@@ -8,7 +8,8 @@
  *    the one map from LMDB/errno codes to TS_* codes;
  *  - MDB_MAP_FULL never reaches callers of ts_store_write: the txn is
  *    aborted, the map doubled and the write function run again;
- *  - no MDB_WRITEMAP (a full disk would become SIGBUS instead of ENOSPC),
+ *  - no MDB_WRITEMAP (a full disk would become SIGBUS instead of ENOSPC)
+ *    except for the simulator's TS_STORE_NOLOCK scratch stores;
  *    MDB_NOTLS (reader slots belong to txns, not to threads);
  *  - values handed out as ts_bytes point into the map and die with the txn.
  */

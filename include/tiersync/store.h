@@ -45,8 +45,9 @@ typedef struct ts_txn   ts_txn;
 
 /*
  * The one map from an LMDB return code (MDB_*, or the errno value LMDB
- * passes through) to a TS_E* code; every user of LMDB in the project
- * goes through it, so one condition always gets one code:
+ * passes through) to a TS_E* code; the store and the commune register
+ * (domain/register.c) both use it, so one condition always gets one code
+ * (bench/tsbench.c's raw LMDB benchmark reports LMDB's own codes):
  *
  *   0                                    -> 0
  *   MDB_NOTFOUND; ENOENT (no such file)  -> TS_ENOTFOUND
