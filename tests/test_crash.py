@@ -89,7 +89,7 @@ def check_totals(last, what):
     R.eq(tree.values(DISTRICT, PERIOD), want, "%s: district = the same sum (no double counting)" % what)
     R.eq(tree.values("12", PERIOD), want, "%s: province = the same sum" % what)
     comp = report_completeness(tree.report("VN", PERIOD))
-    R.eq(comp.get("leaf_reported"), 17, "%s: national leaf_reported 17 (each commune once)" % what)
+    R.eq(comp["leaf_reported"], 17, "%s: national leaf_reported 17 (each commune once)" % what)
     for code in ("VN", DISTRICT):
         p = tslib.tierctl_raw(tree.d(code), "verify")
         R.eq(p.returncode, 0, "%s: tierctl verify at %s exits 0 %s" % (what, code, p.stderr.strip()[:300]))

@@ -169,10 +169,10 @@ def disk_full_steps(tree, store):
     for tries in range(1, 501):
         dis = "again%03d" % tries
         j = tslib.tierctl(tree.d(DISTRICT), "put", PERIOD, "5", 7, "--dis", dis, check=False)
-        if j.get("ok") is not True:
+        if j["ok"] is not True:
             break
         own[("5", dis)] = (7, 0)
-    R.eq((j.get("ok"), j.get("status")), (False, "retry"),
+    R.eq((j["ok"], j["status"]), (False, "retry"),
          "put --json says ok false, status retry (attempt %d on the full disk)" % tries)
     R.check(tree.alive(DISTRICT), "109 still running with a full disk")
 
