@@ -32,6 +32,7 @@
 #include <lmdb.h>
 
 #include "tiersync/domain.h"
+#include "tiersync/store.h"	/* ts_store_mdb_err: one LMDB error map */
 
 #define REG_MAPSIZE ((size_t)4 << 30)
 
@@ -69,7 +70,7 @@ mdb_err(int rc, char *err, size_t errlen, const char *what)
 {
 	if (err != NULL && errlen > 0)
 		snprintf(err, errlen, "register: %s: %s", what, mdb_strerror(rc));
-	return rc == MDB_MAP_FULL ? TS_ENOSPC : TS_ESTORE;
+	return ts_store_mdb_err(rc);
 }
 
 int

@@ -28,17 +28,11 @@ static const struct {
 	{ TS_ENONCANON,		"msgpack is not in canonical form" },
 	{ TS_ESIG,		"signature does not verify" },
 	{ TS_EUNKNOWN,		"unknown unit, key or message type" },
-	{ TS_ESUBTREE,		"origin outside the sender's subtree" },
-	{ TS_EREPLAY,		"seq not newer than held" },
-	{ TS_EGAP,		"seq skips ahead of the held chain" },
-	{ TS_EFORK,		"fork: same origin and seq, different body" },
-	{ TS_ECHAIN,		"prev hash does not match the held chain" },
 	{ TS_ESTORE,		"store error" },
 	{ TS_ENOSPC,		"disk or map full" },
 	{ TS_ENOTFOUND,		"not found" },
 	{ TS_EPARSE,		"invalid input" },
 	{ TS_EINVAL,		"invalid argument" },
-	{ TS_EPROTO,		"protocol violation" },
 };
 
 const char *

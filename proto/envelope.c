@@ -933,22 +933,10 @@ ts_status_from_err(int err)
 	case TS_EUNKNOWN:
 	case TS_ENOTFOUND:
 		return TS_ST_UNKNOWN;
-	case TS_ESUBTREE:
-		return TS_ST_SUBTREE;
-	case TS_EREPLAY:
-		return TS_ST_REPLAY;
-	case TS_EGAP:
-		return TS_ST_GAP;
-	case TS_EFORK:
-		return TS_ST_FORK;
-	case TS_ECHAIN:
-		return TS_ST_CHAIN;
 	case TS_EVERSION:
 		return TS_ST_VERSION;
 	case TS_ELIMIT:
 		return TS_ST_OVERSIZE;
-	case TS_EPROTO:
-		return TS_ST_PROTOCOL;
 	default:
 		/* ENOMEM, ENOSPC, ESTORE, ESYS and anything unforeseen are
 		 * local trouble, not the sender's fault: ask for a resend. */

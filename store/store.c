@@ -4,10 +4,12 @@
  *
  * Rules this file keeps:
  *  - every mdb_* return value is checked and goes through store_err(),
- *    the one place that turns LMDB/errno codes into TS_* codes;
+ *    which logs it and turns it into a TS_* code with ts_store_mdb_err(),
+ *    the one map from LMDB/errno codes to TS_* codes;
  *  - MDB_MAP_FULL never reaches callers of ts_store_write: the txn is
  *    aborted, the map doubled and the write function run again;
- *  - no MDB_WRITEMAP (a full disk would become SIGBUS instead of ENOSPC),
+ *  - no MDB_WRITEMAP (a full disk would become SIGBUS instead of ENOSPC)
+ *    except for the simulator's TS_STORE_NOLOCK scratch stores;
  *    MDB_NOTLS (reader slots belong to txns, not to threads);
  *  - values handed out as ts_bytes point into the map and die with the txn.
  */
@@ -82,36 +84,55 @@ struct ts_txn {
 /* ---- error mapping -------------------------------------------------- */
 
 /*
- * The one place LMDB codes become TS_* codes (as knot-resolver's
- * cdb_lmdb.c lmdb_error()).  t may be NULL (environment-level calls).
- * MAP_FULL is remembered in the txn so that ts_store_write can tell a
- * full map (grow and retry) from a real failure, whatever fn returns.
+ * The one map from LMDB/errno codes to TS_* codes (store.h says which
+ * goes where), for the store and the register (domain/register.c).
+ * Pure: the callers log.
+ */
+int
+ts_store_mdb_err(int rc)
+{
+	if (rc == 0 || TS_IS_ERR(rc))
+		return rc;
+	switch (rc) {
+	case MDB_NOTFOUND:
+	case ENOENT:
+		return TS_ENOTFOUND;
+	case MDB_MAP_FULL:
+	case MDB_TXN_FULL:
+	case ENOSPC:
+	case EDQUOT:
+		return TS_ENOSPC;
+	case ENOMEM:
+		return TS_ENOMEM;
+	default:
+		return TS_ESTORE;
+	}
+}
+
+/*
+ * The store's use of ts_store_mdb_err (as knot-resolver's cdb_lmdb.c
+ * lmdb_error()): logs, and remembers the code in the txn.  t may be NULL
+ * (environment-level calls).  MAP_FULL is remembered in the txn so that
+ * ts_store_write can tell a full map (grow and retry) from a real
+ * failure, whatever fn returns.  TXN_FULL is full too, but a bigger map
+ * would not help a txn with too many dirty pages: no retry, TS_ENOSPC.
  */
 static int
 store_err(ts_txn *t, const char *op, int rc)
 {
+	int ts = ts_store_mdb_err(rc);
+
 	if (rc == 0)
 		return 0;
 	if (t != NULL)
 		t->last_mdb = rc;
-	switch (rc) {
-	case MDB_NOTFOUND:
-		return TS_ENOTFOUND;
-	case MDB_MAP_FULL:
+	if (rc == MDB_MAP_FULL) {
 		if (t != NULL)
 			t->map_full = 1;
 		log_debug("store: %s: map full", op);
-		return TS_ENOSPC;
-	case ENOSPC:
+	} else if (rc != MDB_NOTFOUND)
 		log_warnx("store: %s: %s", op, mdb_strerror(rc));
-		return TS_ENOSPC;
-	case ENOMEM:
-		log_warnx("store: %s: %s", op, mdb_strerror(rc));
-		return TS_ENOMEM;
-	default:
-		log_warnx("store: %s: %s", op, mdb_strerror(rc));
-		return TS_ESTORE;
-	}
+	return ts;
 }
 
 /* ---- encoding helpers ----------------------------------------------- */
@@ -424,8 +445,7 @@ ts_store_open(ts_store **sp, const char *dir, unsigned flags,
 			rc = TS_ENOTFOUND;
 		} else {
 			log_warnx("store: open %s: %s", dir, mdb_strerror(rc));
-			rc = rc == ENOMEM ? TS_ENOMEM :
-			    rc == ENOSPC ? TS_ENOSPC : TS_ESTORE;
+			rc = ts_store_mdb_err(rc);
 		}
 		goto fail;
 	}

@@ -232,7 +232,7 @@ def check_tree(R, tree, period, want_leaf, what, timeout=120, own=None):
          "%s: national leaf_reported = %d (each commune once)" % (what, len(leaves)))
     # outboxes drain: everything created was ACKed
     def drained():
-        left = {c: int(tslib.status_field(tree.status(c), "outbox", default=0))
+        left = {c: int(tslib.status_field(tree.status(c), "outbox"))
                 for c in tree.codes if tree.parent(c)}
         return all(v == 0 for v in left.values()) or left
     wait_until(drained, timeout, "every outbox to drain")
@@ -304,9 +304,9 @@ def check_tree(R, tree, period, want_leaf, what, timeout=120, own=None):
     forks = refused = dead = 0
     for code in tree.codes:
         st = tree.status(code)
-        forks += int(tslib.status_field(st, "forks", default=0) or 0)
-        refused += int(tslib.status_field(st, "refused", default=0) or 0)
-        dead += int(tslib.status_field(st, "dead", default=0) or 0)
+        forks += tslib.status_field(st, "forks")
+        refused += tslib.status_field(st, "refused")
+        dead += tslib.status_field(st, "dead")
     R.eq((forks, refused, dead), (0, 0, 0), "%s: no forks, no refusals, no dead letters anywhere" % what)
     bad = []
     for code in tree.codes:

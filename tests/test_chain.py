@@ -65,7 +65,7 @@ def round1():
     put_all(ROUND1)
     reports_equal(ROUND1)
     comp = report_completeness(tree.report("VN", PERIOD))
-    R.eq(comp.get("leaf_reported"), 1, "national completeness: 1 leaf reported")
+    R.eq(comp["leaf_reported"], 1, "national completeness: 1 leaf reported")
 
 
 def round2():
@@ -131,8 +131,8 @@ def links_healthy():
     catches it (regression: unsigned underflow in the ACK timeout)."""
     for code in (COMMUNE, "109", "12"):
         st = tslib.tierctl(tree.d(code), "status")
-        R.check(st.get("last_ack_ms", 0) > 0, "%s recorded an ACK from its parent" % code)
-        R.eq(st.get("link"), "up", "%s link is up" % code)
+        R.check(st["last_ack_ms"] > 0, "%s recorded an ACK from its parent" % code)
+        R.eq(st["link"], "up", "%s link is up" % code)
         with open(os.path.join(tree.d(code), "daemon.log"), encoding="utf-8") as f:
             drops = [l for l in f if "down:" in l]
         R.eq(drops, [], "%s never lost its link in a healthy run" % code)

@@ -43,7 +43,7 @@ seed = None
 
 def metric(code, name):
     doc = tslib.tierctl(tree.d(code), "metrics")
-    return int(doc.get(name, 0))
+    return doc[name]
 
 
 def held(code):

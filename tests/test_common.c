@@ -16,9 +16,8 @@ static void
 test_strerror(void)
 {
 	int	 codes[] = { TS_OK, TS_ESYS, TS_ENOMEM, TS_EMALFORMED, TS_ELIMIT,
-	    TS_EVERSION, TS_ENONCANON, TS_ESIG, TS_EUNKNOWN, TS_ESUBTREE,
-	    TS_EREPLAY, TS_EGAP, TS_EFORK, TS_ECHAIN, TS_ESTORE, TS_ENOSPC,
-	    TS_ENOTFOUND, TS_EPARSE, TS_EINVAL, TS_EPROTO };
+	    TS_EVERSION, TS_ENONCANON, TS_ESIG, TS_EUNKNOWN, TS_ESTORE,
+	    TS_ENOSPC, TS_ENOTFOUND, TS_EPARSE, TS_EINVAL };
 	size_t	 i, j;
 	int	 distinct = 1, known = 1;
 
@@ -40,6 +39,45 @@ test_strerror(void)
 	    "unassigned TS range is unknown");
 	CHECK(strcmp(ts_strerror(-30799), "unknown error") == 0,
 	    "LMDB codes are not translated here");
+}
+
+/* common.h: TS_E* codes never collide with errno values, positive or
+ * negated, and the retired numbers stay unused. */
+static void
+test_err_ranges(void)
+{
+	int	 codes[] = { TS_ESYS, TS_ENOMEM, TS_EMALFORMED, TS_ELIMIT,
+	    TS_EVERSION, TS_ENONCANON, TS_ESIG, TS_EUNKNOWN, TS_ESTORE,
+	    TS_ENOSPC, TS_ENOTFOUND, TS_EPARSE, TS_EINVAL };
+	size_t	 i;
+	int	 in = 1, e, clash = 0;
+
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (!TS_IS_ERR(codes[i]) || codes[i] >= 0) {
+			in = 0;
+			printf("# %d outside [%d, %d]\n", codes[i], TS_ERR_MIN,
+			    TS_ERR_MAX);
+		}
+	CHECK(in, "every TS_E* code is negative and in [TS_ERR_MIN, TS_ERR_MAX]");
+	CHECK(TS_ERR_MIN <= TS_ERR_MAX && TS_ERR_MAX < -4095,
+	    "the TS range lies below every -errno (Linux MAX_ERRNO 4095)");
+	CHECK(!TS_IS_ERR(0) && !TS_IS_ERR(TS_ERR_MAX + 1) &&
+	    !TS_IS_ERR(TS_ERR_MIN - 1), "TS_IS_ERR is exact at both ends");
+	/* Every errno the C library knows, either sign, is not a TS code
+	 * and keeps its strerror text. */
+	for (e = 1; e < 4096; e++) {
+		if (TS_IS_ERR(e) || TS_IS_ERR(-e))
+			clash++;
+		if (strcmp(ts_strerror(-e), strerror(e)) != 0)
+			clash++;
+	}
+	CHECK_EQ_INT(clash, 0, "no errno 1..4095 collides with a TS_E* code");
+	CHECK(strcmp(ts_strerror(-31008), "unknown error") == 0 &&
+	    strcmp(ts_strerror(-31012), "unknown error") == 0 &&
+	    strcmp(ts_strerror(-31018), "unknown error") == 0,
+	    "retired numbers are not reused");
+	CHECK_EQ_INT(TS_ESTORE, -31013, "numbering stable after retirements");
+	CHECK_EQ_INT(TS_EINVAL, -31017, "numbering stable (last code)");
 }
 
 static void
@@ -340,6 +378,7 @@ int
 main(void)
 {
 	test_strerror();
+	test_err_ranges();
 	test_buf();
 	test_clock();
 	test_hex();

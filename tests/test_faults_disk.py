@@ -169,10 +169,10 @@ def disk_full_steps(tree, store):
     for tries in range(1, 501):
         dis = "again%03d" % tries
         j = tslib.tierctl(tree.d(DISTRICT), "put", PERIOD, "5", 7, "--dis", dis, check=False)
-        if j.get("ok") is not True:
+        if j["ok"] is not True:
             break
         own[("5", dis)] = (7, 0)
-    R.eq((j.get("ok"), j.get("status")), (False, "retry"),
+    R.eq((j["ok"], j["status"]), (False, "retry"),
          "put --json says ok false, status retry (attempt %d on the full disk)" % tries)
     R.check(tree.alive(DISTRICT), "109 still running with a full disk")
 
@@ -182,7 +182,7 @@ def disk_full_steps(tree, store):
     wait_until(lambda: "batch not stored: disk or map full" in tree.daemon_log(DISTRICT)[n_log:],
                30, "109's log to say a child's batch was not stored (disk full)")
     R.check(True, "a child's PUSH to the full 109 is answered retry (logged: batch not stored)")
-    ob = int(tslib.status_field(tree.status(COMMUNE), "outbox", default=0))
+    ob = int(tslib.status_field(tree.status(COMMUNE), "outbox"))
     R.check(ob >= 1, "the commune keeps its report in its outbox (outbox=%d)" % ob)
 
     # Reads keep working, nothing is corrupted.
@@ -252,7 +252,7 @@ def map_full():
         ok = r
         # one rollup per import, so the map fills with envelopes
         wait_until(lambda: "rollup: cannot emit" in tree.daemon_log(COMMUNE) or
-                   tslib.status_field(tree.status(COMMUNE), "seq", default=0) >= r,
+                   tslib.status_field(tree.status(COMMUNE), "seq") >= r,
                    30, "the commune's rollup of import %d" % r)
         if grown_at is None and "map grown" in tree.daemon_log(COMMUNE):
             grown_at = r

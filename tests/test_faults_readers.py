@@ -113,7 +113,7 @@ def setup():
     tree = faultlib.FTree(COMMUNE, "freaders", conf={"*": FAST})
     tree.start(timeout=60)
     put(0)
-    wait_until(lambda: int(tslib.status_field(tree.status(COMMUNE), "outbox", default=1)) == 0, 30,
+    wait_until(lambda: int(tslib.status_field(tree.status(COMMUNE), "outbox")) == 0, 30,
                "the commune's outbox to drain")
     R.check(True, "tree up, first values sent")
 
@@ -150,7 +150,7 @@ def baseline():
     s0 = size()
     for i in range(1, N + 1):
         put(i)
-    wait_until(lambda: int(tslib.status_field(tree.status(COMMUNE), "outbox", default=1)) == 0, 30,
+    wait_until(lambda: int(tslib.status_field(tree.status(COMMUNE), "outbox")) == 0, 30,
                "the commune's outbox to drain")
     stats["baseline_growth_bytes"] = size() - s0
     R.check(True, "baseline: %d puts grew data.mdb's used pages by %d bytes (%d -> %d)" % (N, size() - s0, s0, size()))
@@ -177,7 +177,7 @@ def with_stale_readers():
     stats["puts"] = i - N
     R.check(True, "%d puts confirmed while %d readers were killed -9 inside a read txn and %d "
             "tierctl verify runs were killed" % (i - N, kills, verify_kills))
-    wait_until(lambda: int(tslib.status_field(tree.status(COMMUNE), "outbox", default=1)) == 0, 30,
+    wait_until(lambda: int(tslib.status_field(tree.status(COMMUNE), "outbox")) == 0, 30,
                "the commune's outbox to drain")
     g = size() - s0
     stats["storm_growth_bytes"] = g
@@ -206,7 +206,7 @@ def after_clear(i):
     for _ in range(N):
         i += 1
         put(i)
-    wait_until(lambda: int(tslib.status_field(tree.status(COMMUNE), "outbox", default=1)) == 0, 30,
+    wait_until(lambda: int(tslib.status_field(tree.status(COMMUNE), "outbox")) == 0, 30,
                "the commune's outbox to drain")
     g, g0 = size() - s0, stats["baseline_growth_bytes"]
     bound = 2 * g0 + (512 << 10)

@@ -128,7 +128,7 @@ def impersonate():
     held_hash = body_hash(held_body)
     held = decode_body(held_body)
     before = snapshot()
-    refused0 = int(tslib.status_field(tree.status(PARENT), "refused", default=0))
+    refused0 = int(tslib.status_field(tree.status(PARENT), "refused"))
 
     im = Impostor()
     try:
@@ -171,11 +171,11 @@ def impersonate():
         R.eq(st, [ST["held"]], "exact duplicate of the newest envelope -> held")
 
         # fork: same seq as the newest held, other values, validly signed
-        n_forks = int(tslib.status_field(tree.status(PARENT), "forks", default=0))
+        n_forks = int(tslib.status_field(tree.status(PARENT), "forks"))
         body = encode_body(COMMUNE, PERIOD, held_seq, held["prev"], tree.topo_version, forged_vals,
                            completeness=held["completeness"])
         attempt("fork (seq %d again, other values)" % held_seq, seal(body, im.seed), "fork")
-        wait_until(lambda: int(tslib.status_field(tree.status(PARENT), "forks", default=0)) >= max(1, n_forks + 1),
+        wait_until(lambda: int(tslib.status_field(tree.status(PARENT), "forks")) >= max(1, n_forks + 1),
                    10, "109 status --json to count the fork")
         R.check(True, "109 status --json shows forks >= 1")
 
@@ -196,7 +196,7 @@ def impersonate():
                 "a non-msgpack frame gets an ERR: %r" % (m,))
         R.check(tree.alive(PARENT), "109 still running after the hostile PUSHes")
         R.eq(snapshot(), before, "nothing was applied: reports at 109 and national and the held chain unchanged")
-        wait_until(lambda: int(tslib.status_field(tree.status(PARENT), "refused", default=0)) >= refused0 + 5,
+        wait_until(lambda: int(tslib.status_field(tree.status(PARENT), "refused")) >= refused0 + 5,
                    10, "109's status to count the refused envelopes")
         R.check(True, "109's status --json counts the refusals (refused >= %d)" % (refused0 + 5))
     finally:

@@ -4,8 +4,11 @@
 Proves that installing the build tree (DESTDIR=<tmp>) yields tiersyncd
 and tierctl (executable, 0755, and they run), the systemd unit (0644,
 ExecStart at the installed tiersyncd, its own user, state directory
-0700, private umask), the topologies, node.conf.example and the
-operator documentation (OPERATIONS.md, EXPORT.md).
+0700, private umask), the topologies, the indicator catalogue and every
+plan (byte for byte), node.conf.example and the operator documentation
+(OPERATIONS.md, EXPORT.md, TIERCTL.md, REGISTER.md), and that
+`tierctl --version` prints the version of project(VERSION) in
+CMakeLists.txt, the one place it is written.
 """
 
 import os
@@ -30,6 +33,15 @@ def prefix_of(build):
     return "/usr/local"
 
 
+def project_version():
+    """The x.y.z of project(... VERSION x.y.z ...) in CMakeLists.txt."""
+    with open(os.path.join(tslib.SRCDIR, "CMakeLists.txt")) as f:
+        m = re.search(r"^project\([^)]*\bVERSION\s+(\d+\.\d+\.\d+)", f.read(), re.M)
+    if not m:
+        raise tslib.TestFailure("CMakeLists.txt: no project(VERSION x.y.z)")
+    return m.group(1)
+
+
 def main():
     dest = tempfile.mkdtemp(prefix="ts-install-")
     try:
@@ -44,6 +56,9 @@ def main():
             R.check(os.path.isfile(f) and mode(f) == 0o755, "bin/%s installed 0755" % exe)
         q = tslib.run([os.path.join(root, "bin", "tierctl"), "--version"])
         R.check(q.returncode == 0 and q.stdout.startswith("tierctl "), "installed tierctl runs")
+        version = project_version()
+        R.eq(q.stdout.strip(), "tierctl %s" % version,
+             "tierctl --version prints project(VERSION %s) of CMakeLists.txt" % version)
         q = tslib.run([os.path.join(root, "bin", "tiersyncd"), "-h"])
         R.check("usage" in (q.stdout + q.stderr).lower(), "installed tiersyncd runs")
         unit = os.path.join(root, "lib", "systemd", "system", "tiersyncd.service")
@@ -56,9 +71,23 @@ def main():
             R.check(re.search(r"^%s$" % re.escape(line), text, re.M), "unit: %s" % line)
         for rel in ("share/tiersync/topology/vn-2025-03.tsv", "share/tiersync/topology/vn-2025-07.tsv",
                     "share/doc/tiersync/node.conf.example", "share/doc/tiersync/OPERATIONS.md",
-                    "share/doc/tiersync/EXPORT.md", "share/doc/tiersync/TIERCTL.md"):
+                    "share/doc/tiersync/EXPORT.md", "share/doc/tiersync/TIERCTL.md",
+                    "share/doc/tiersync/REGISTER.md"):
             f = os.path.join(root, rel)
             R.check(os.path.isfile(f) and mode(f) == 0o644, "%s installed 0644" % rel)
+        # The domain data, exactly as shipped in the source tree.
+        plans = sorted(p for p in os.listdir(os.path.join(tslib.SRCDIR, "domain", "plans"))
+                       if p.endswith(".tsv"))
+        R.check(len(plans) >= 4, "source tree has plans (%s)" % ", ".join(plans))
+        for src, rel in [("domain/catalogue.tsv", "share/tiersync/catalogue.tsv")] + \
+                [("domain/plans/" + p, "share/tiersync/plans/" + p) for p in plans]:
+            f = os.path.join(root, rel)
+            same = os.path.isfile(f) and open(f, "rb").read() == \
+                open(os.path.join(tslib.SRCDIR, src), "rb").read()
+            R.check(same and mode(f) == 0o644, "%s installed 0644, same bytes as %s" % (rel, src))
+        got = sorted(os.listdir(os.path.join(root, "share/tiersync/plans"))) \
+            if os.path.isdir(os.path.join(root, "share/tiersync/plans")) else []
+        R.eq(got, plans, "share/tiersync/plans holds the plans and nothing else")
         ex = os.path.join(root, "share/doc/tiersync/node.conf.example")
         if os.path.isfile(ex):
             R.check(re.search(r"^unit \S+$", open(ex).read(), re.M), "node.conf.example sets a unit")

@@ -78,9 +78,9 @@ def sums():
     bad = [c for c in communes if tree.values("VN", PERIOD, unit=c) != commune_values(c)]
     R.eq(bad, [], "national drill-down of each commune equals what it entered")
     comp = report_completeness(tree.report("VN", PERIOD))
-    R.eq(comp.get("leaf_reported"), 17, "national completeness: leaf_reported 17")
+    R.eq(comp["leaf_reported"], 17, "national completeness: leaf_reported 17")
     dcomp = report_completeness(tree.report(DISTRICT, PERIOD))
-    R.eq((dcomp.get("expected"), dcomp.get("reported")), (17, 17),
+    R.eq((dcomp["expected"], dcomp["reported"]), (17, 17),
          "district completeness: 17 of 17 children reported")
 
 

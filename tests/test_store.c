@@ -1565,6 +1565,79 @@ test_power_cut(void)
 	ts_store_close(&s);
 }
 
+/*
+ * ts_store_mdb_err, the one LMDB error map, for every code LMDB defines.
+ * A real MDB_TXN_FULL needs ~131,072 dirty pages (512 MiB) in one txn and
+ * LMDB spills dirty pages to disk before it gets there: not something a
+ * unit test can provoke, so the map is checked code by code.
+ */
+static void
+test_mdb_err(void)
+{
+	static const struct { int mdb, ts; const char *name; } map[] = {
+		{ 0,			0,		"0" },
+		{ MDB_KEYEXIST,		TS_ESTORE,	"MDB_KEYEXIST" },
+		{ MDB_NOTFOUND,		TS_ENOTFOUND,	"MDB_NOTFOUND" },
+		{ MDB_PAGE_NOTFOUND,	TS_ESTORE,	"MDB_PAGE_NOTFOUND" },
+		{ MDB_CORRUPTED,	TS_ESTORE,	"MDB_CORRUPTED" },
+		{ MDB_PANIC,		TS_ESTORE,	"MDB_PANIC" },
+		{ MDB_VERSION_MISMATCH,	TS_ESTORE,	"MDB_VERSION_MISMATCH" },
+		{ MDB_INVALID,		TS_ESTORE,	"MDB_INVALID" },
+		{ MDB_MAP_FULL,		TS_ENOSPC,	"MDB_MAP_FULL" },
+		{ MDB_DBS_FULL,		TS_ESTORE,	"MDB_DBS_FULL" },
+		{ MDB_READERS_FULL,	TS_ESTORE,	"MDB_READERS_FULL" },
+		{ MDB_TLS_FULL,		TS_ESTORE,	"MDB_TLS_FULL" },
+		{ MDB_TXN_FULL,		TS_ENOSPC,	"MDB_TXN_FULL" },
+		{ MDB_CURSOR_FULL,	TS_ESTORE,	"MDB_CURSOR_FULL" },
+		{ MDB_PAGE_FULL,	TS_ESTORE,	"MDB_PAGE_FULL" },
+		{ MDB_MAP_RESIZED,	TS_ESTORE,	"MDB_MAP_RESIZED" },
+		{ MDB_INCOMPATIBLE,	TS_ESTORE,	"MDB_INCOMPATIBLE" },
+		{ MDB_BAD_RSLOT,	TS_ESTORE,	"MDB_BAD_RSLOT" },
+		{ MDB_BAD_TXN,		TS_ESTORE,	"MDB_BAD_TXN" },
+		{ MDB_BAD_VALSIZE,	TS_ESTORE,	"MDB_BAD_VALSIZE" },
+		{ MDB_BAD_DBI,		TS_ESTORE,	"MDB_BAD_DBI" },
+		{ ENOSPC,		TS_ENOSPC,	"ENOSPC" },
+		{ EDQUOT,		TS_ENOSPC,	"EDQUOT" },
+		{ ENOMEM,		TS_ENOMEM,	"ENOMEM" },
+		{ ENOENT,		TS_ENOTFOUND,	"ENOENT" },
+		{ EIO,			TS_ESTORE,	"EIO" },
+		{ EACCES,		TS_ESTORE,	"EACCES" },
+		{ EINVAL,		TS_ESTORE,	"EINVAL" },
+		{ -30000,		TS_ESTORE,	"an unknown negative code" },
+		{ TS_EINVAL,		TS_EINVAL,	"TS_EINVAL passes through" },
+		{ TS_ENOSPC,		TS_ENOSPC,	"TS_ENOSPC passes through" },
+	};
+	size_t i, covered = 0;
+	int rc, ok = 1, every = 1;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		rc = ts_store_mdb_err(map[i].mdb);
+		if (rc != map[i].ts) {
+			ok = 0;
+			printf("# %s -> %d, want %d\n", map[i].name, rc,
+			    map[i].ts);
+		}
+		if (map[i].mdb >= MDB_KEYEXIST && map[i].mdb <= MDB_LAST_ERRCODE)
+			covered++;
+	}
+	CHECK(ok, "ts_store_mdb_err maps each LMDB code as store.h says");
+	CHECK_EQ_INT(covered, MDB_LAST_ERRCODE - MDB_KEYEXIST + 1,
+	    "the table above names every MDB_* code of this LMDB");
+	CHECK_EQ_INT(ts_store_mdb_err(MDB_TXN_FULL), TS_ENOSPC,
+	    "MDB_TXN_FULL is full (TS_ENOSPC), not a store error");
+	/* Whatever comes in, what goes out is 0 or a TS_E* code. */
+	for (rc = MDB_KEYEXIST - 10; rc <= MDB_LAST_ERRCODE + 10; rc++)
+		if (!TS_IS_ERR(ts_store_mdb_err(rc)))
+			every = 0;
+	for (rc = 1; rc < 4096; rc++)
+		if (!TS_IS_ERR(ts_store_mdb_err(rc)))
+			every = 0;
+	CHECK(every, "every LMDB code and errno maps into the TS range");
+	CHECK(TS_ERR_MAX < MDB_KEYEXIST || TS_ERR_MIN > MDB_LAST_ERRCODE,
+	    "the TS range [%d, %d] and LMDB's [%d, %d] are disjoint",
+	    TS_ERR_MIN, TS_ERR_MAX, MDB_KEYEXIST, MDB_LAST_ERRCODE);
+}
+
 int
 main(void)
 {
@@ -1574,6 +1647,7 @@ main(void)
 		perror("mkdtemp");
 		return 1;
 	}
+	test_mdb_err();
 	test_basic();
 	test_empty_rdonly();
 	test_growth();

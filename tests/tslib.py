@@ -58,6 +58,9 @@ import tempfile
 import time
 import traceback
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tierctl_json       # noqa: E402  (the --json contract, stdlib only)
+
 SRCDIR = os.path.abspath(os.environ.get("TS_SRCDIR")
                          or os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 BUILD = os.path.abspath(os.environ.get("TS_BUILD") or os.path.join(SRCDIR, "build"))
@@ -183,78 +186,63 @@ def tierctl(d, *args, json=True, check=True, timeout=30):
     if not json:
         return p.stdout
     try:
-        return _json.loads(p.stdout)
+        doc = _json.loads(p.stdout)
     except ValueError:
         raise TestFailure("%s: output is not JSON: %r" % (" ".join(argv), p.stdout[:500]))
+    return check_json(args, doc)
 
 
 # --------------------------------------------------------------------------
-# Reading tierctl's JSON (one place to adapt if the schema moves)
+# Reading tierctl's JSON: one contract per command (tests/tierctl_json.py,
+# docs/TIERCTL.md "JSON output"), checked on every document read, so the
+# readers below need no fallbacks: a field renamed or retyped in the C
+# code fails here, naming it.
 # --------------------------------------------------------------------------
 
-def _first(d, *names, default=None):
-    for n in names:
-        if n in d:
-            return d[n]
-    return default
+def check_json(args, doc):
+    """doc, after checking it against the contract of `tierctl args... --json`
+    (exact keys, types); TestFailure names the field that differs."""
+    try:
+        return tierctl_json.check(tierctl_json.command_of(args), doc)
+    except tierctl_json.JsonContractError as e:
+        raise TestFailure(str(e))
+
+
+def _checked(cmd, doc):
+    try:
+        return tierctl_json.check(cmd, doc)
+    except tierctl_json.JsonContractError as e:
+        raise TestFailure(str(e))
 
 
 def report_values(doc):
     """{(ind, dis): (num, den)} from a `tierctl report --json` document."""
-    vals = doc.get("values") if isinstance(doc, dict) else None
-    if vals is None and isinstance(doc, dict) and isinstance(doc.get("report"), dict):
-        vals = doc["report"].get("values")
-    if vals is None:
-        raise TestFailure("report JSON has no 'values': %r" % (doc,))
-    out = {}
-    for v in vals:
-        if isinstance(v, dict):
-            k = (str(_first(v, "ind", "indicator")), str(_first(v, "dis", "disaggregation", default="")))
-            out[k] = (int(_first(v, "num", "numerator")), int(_first(v, "den", "denominator", default=0)))
-        else:
-            out[(str(v[0]), str(v[1]))] = (int(v[2]), int(v[3]))
-    return out
+    if isinstance(doc, dict) and "indicators" in doc and doc["indicators"] and \
+            "children" in doc["indicators"][0]:
+        _checked("report --indicator", doc)
+    else:
+        _checked("report", doc)
+    return {(v["ind"], v["dis"]): (v["num"], v["den"]) for v in doc["values"]}
 
 
 def report_completeness(doc):
-    c = doc.get("completeness") if isinstance(doc, dict) else None
-    if c is None and isinstance(doc, dict) and isinstance(doc.get("report"), dict):
-        c = doc["report"].get("completeness")
-    if not isinstance(c, dict):
-        raise TestFailure("report JSON has no 'completeness': %r" % (doc,))
-    return c
+    """The completeness object of a `tierctl report --json` document."""
+    return _checked("report", doc)["completeness"]
 
 
 def log_envelopes(doc):
-    """[(origin or None, seq or None, envelope bytes)] from `tierctl log --json`."""
-    out = []
-
-    def walk(o):
-        if isinstance(o, dict):
-            if "env_hex" in o:
-                out.append((o.get("origin"), o.get("seq"), bytes.fromhex(o["env_hex"])))
-                return
-            for v in o.values():
-                walk(v)
-        elif isinstance(o, list):
-            for v in o:
-                walk(v)
-    walk(doc)
-    return out
+    """[(origin, seq, envelope bytes)] from a `tierctl log ORIGIN --json` document."""
+    _checked("log", doc)
+    return [(doc["origin"], e["seq"], bytes.fromhex(e["env_hex"])) for e in doc["envelopes"]]
 
 
-def status_field(doc, *names, default=None):
-    """A field of `tierctl status --json`, looked up at the top level and
-    one level down (e.g. {"link": {...}})."""
-    for n in names:
-        if n in doc:
-            return doc[n]
-    for v in doc.values():
-        if isinstance(v, dict):
-            for n in names:
-                if n in v:
-                    return v[n]
-    return default
+def status_field(doc, name):
+    """Field `name` of a `tierctl status --json` document (a name the
+    contract does not have is an error, not a default)."""
+    _checked("status", doc)
+    if name not in tierctl_json.fields(tierctl_json.STATUS):
+        raise TestFailure("tierctl status --json has no field %r" % (name,))
+    return doc[name]
 
 
 # --------------------------------------------------------------------------

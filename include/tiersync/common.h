@@ -2,9 +2,22 @@
  * tiersync — common definitions: error codes, limits, small helpers.
  *
  * Error convention (as in LMDB/libsodium): functions return 0 on success
- * and a negative TS_E* code on failure.  TS_E* codes live in
- * [-31099, -31000] so they never collide with errno values (positive) nor
- * with LMDB's MDB_* codes ([-30799, -30780]).  TS_ESYS means "see errno".
+ * and a negative TS_E* code on failure.  TS_ESYS means "see errno".
+ *
+ * Never colliding: every TS_E* code lies in [TS_ERR_MIN, TS_ERR_MAX] =
+ * [-31099, -31000].  errno values are positive (and the "-errno"
+ * convention, which ts_strerror also accepts, gives [-4095, -1]); LMDB's
+ * MDB_* codes are [-30799, -30780].  So a TS_E* code is never mistaken
+ * for either; LMDB and errno codes become TS_E* codes in exactly one
+ * place, ts_store_mdb_err (store.h).  tests/test_common.c and
+ * tests/test_store.c check the ranges.
+ *
+ * The numbers are stable (they are logged, and tests compare them): a
+ * code nothing returns any more is deleted and its number left unused,
+ * never given to another code.  Retired: -31008 .. -31012 (ESUBTREE,
+ * EREPLAY, EGAP, EFORK, ECHAIN) and -31018 (EPROTO) -- the downlink
+ * decides those verdicts itself as TS_ST_* statuses (proto.h); no
+ * function ever returned them.
  */
 #ifndef TIERSYNC_COMMON_H
 #define TIERSYNC_COMMON_H
@@ -12,7 +25,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TS_VERSION_STRING "0.1.0"
+#include "tiersync/version.h"   /* TS_VERSION_STRING, generated from CMake */
+
+#define TS_ERR_MAX	(-31000)	/* TS_ESYS, the first code     */
+#define TS_ERR_MIN	(-31099)	/* the last number reserved    */
+#define TS_IS_ERR(rc)	((rc) >= TS_ERR_MIN && (rc) <= TS_ERR_MAX)
 
 enum ts_err {
 	TS_OK         = 0,
@@ -25,17 +42,16 @@ enum ts_err {
 	TS_ENONCANON  = -31005, /* msgpack is valid but not in canonical form */
 	TS_ESIG       = -31006, /* Ed25519 signature does not verify */
 	TS_EUNKNOWN   = -31007, /* unknown unit, key or message type */
-	TS_ESUBTREE   = -31008, /* origin is outside the sender's subtree */
-	TS_EREPLAY    = -31009, /* seq not newer than what is held */
-	TS_EGAP       = -31010, /* seq skips ahead of the held chain */
-	TS_EFORK      = -31011, /* same origin and seq, different body */
-	TS_ECHAIN     = -31012, /* prev hash does not match the held chain */
-	TS_ESTORE     = -31013, /* LMDB error (logged where it happened) */
-	TS_ENOSPC     = -31014, /* disk or map full and cannot grow */
+	/* -31008 .. -31012 retired (see above) */
+	TS_ESTORE     = -31013, /* LMDB error, or a malformed / corrupt
+	                           record in the store (logged where it
+	                           happened) */
+	TS_ENOSPC     = -31014, /* full: disk, quota, map at mapsize_max, or
+	                           an LMDB txn with too many dirty pages */
 	TS_ENOTFOUND  = -31015, /* key not present */
 	TS_EPARSE     = -31016, /* text input (file, CLI) is invalid */
 	TS_EINVAL     = -31017, /* invalid argument */
-	TS_EPROTO     = -31018, /* link message not valid in this state */
+	/* -31018 retired (see above) */
 };
 
 /* Human-readable text for a TS_E* code (or a negative/positive errno). */

@@ -16,31 +16,38 @@
 
 #define TS_PATH_MAX 1024
 
+/*
+ * Defaults, bounds and help text of every field live in ONE place: the
+ * table in common/config.c.  ts_config_describe prints it, docs/CONFIG.md
+ * carries that output verbatim (tests/test_config.c fails otherwise) and
+ * `tiersyncd --help-config` shows it.  The comments below say only what
+ * a field means, never its default, so there is nothing here to drift.
+ */
 typedef struct ts_config {
 	char unit[TS_CODE_MAX + 1];     /* required: this node's unit code    */
-	char datadir[TS_PATH_MAX];      /* default: dir of config file        */
+	char datadir[TS_PATH_MAX];      /* store, keys; default: config's dir */
 	char topology[TS_PATH_MAX];     /* required: topology file            */
 	char keys[TS_PATH_MAX];         /* required: keys file                */
-	char sign_key[TS_PATH_MAX];     /* default: <datadir>/sign.key        */
-	char curve_key[TS_PATH_MAX];    /* default: <datadir>/curve.key       */
+	char sign_key[TS_PATH_MAX];     /* Ed25519 secret key file            */
+	char curve_key[TS_PATH_MAX];    /* CURVE secret key file              */
 	char listen[TS_PATH_MAX];       /* ZMQ endpoint for children, "" none */
 	char parent[TS_PATH_MAX];       /* ZMQ endpoint of parent, "" = root  */
-	char log[16];                   /* "stderr" (default) or "syslog"     */
-	int  verbose;                   /* 0..2                               */
-	int  heartbeat_ms;              /* 1000, [50, 60000]                  */
-	int  dead_ms;                   /* 5000, [200, 600000]: link dead if silent */
-	int  reconnect_min_ms;          /* 100, [10, 60000]                   */
-	int  reconnect_max_ms;          /* 10000, [100, 600000]               */
-	int  batch_max;                 /* 256, [1, TS_BATCH_MAX]             */
-	int  window;                    /* 4, [1, 64] PUSH batches in flight  */
-	int  debounce_ms;               /* 200, [0, 60000] rollup delay       */
-	int  debounce_max_ms;           /* 2000, [0, 600000] bound on delay   */
-	long mapsize_mb;                /* 64, [1, 1048576] initial map       */
-	long mapsize_max_mb;            /* 65536, [1, 1048576]                */
-	int  deadline_annual_mmdd;      /* 1205 (5 December), commune level  */
-	int  deadline_step_days;        /* 10, [0, 365]: each higher level    */
-	int  deadline_quarter_days;     /* 15, [0, 365]: quarter, days after end */
-	int  deadline_month_days;       /* 15, [0, 365]: month, days after end   */
+	char log[16];                   /* "stderr" or "syslog"               */
+	int  verbose;                   /* log level                          */
+	int  heartbeat_ms;              /* PING / HELLO interval when idle    */
+	int  dead_ms;                   /* link dead if silent this long      */
+	int  reconnect_min_ms;          /* first reconnect back-off           */
+	int  reconnect_max_ms;          /* back-off doubles up to this        */
+	int  batch_max;                 /* envelopes per PUSH                 */
+	int  window;                    /* PUSH batches in flight, un-ACKed   */
+	int  debounce_ms;               /* rollup delay after a change        */
+	int  debounce_max_ms;           /* bound on that delay                */
+	long mapsize_mb;                /* initial LMDB map, MiB              */
+	long mapsize_max_mb;            /* the map grows up to this, MiB      */
+	int  deadline_annual_mmdd;      /* annual deadline, commune level     */
+	int  deadline_step_days;        /* later for each higher level        */
+	int  deadline_quarter_days;     /* quarter: days after its end        */
+	int  deadline_month_days;       /* month: days after its end          */
 	char catalogue[TS_PATH_MAX];    /* "" = none: reports carry catalogue "" */
 	char wire_dump[TS_PATH_MAX];    /* tests only: dump of frames sent    */
 } ts_config;

@@ -205,7 +205,11 @@ enum ts_status {
 	TS_ST_MAX_      = 13
 };
 const char *ts_status_name(int st);        /* "stored", "sig", ...       */
-int         ts_status_from_err(int ts_err); /* TS_E* -> TS_ST_*          */
+/* TS_E* -> TS_ST_* (docs/PROTOCOL.md, status codes): malformed, sig,
+ * unknown, version, oversize, and retry for anything else.  held,
+ * subtree, replay, gap, fork, chain and protocol are verdicts the
+ * downlink reaches itself; no TS_E* code stands for them. */
+int         ts_status_from_err(int ts_err);
 
 typedef struct ts_held {               /* WELCOME entry                 */
 	char     origin[TS_CODE_MAX + 1];

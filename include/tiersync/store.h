@@ -4,21 +4,35 @@
  * One writer per environment: the daemon.  tierctl opens the same
  * environment read-only (TS_STORE_RDONLY) and needs no daemon.
  *
- * Named databases (keys are bytes; "\0" separates string parts; integers
- * in keys are big-endian so LMDB's order is numeric):
- *   meta    name                      -> bytes   node identity, own seq/head
+ * Named databases, the eleven store.c opens (keys are bytes; "\0"
+ * separates string parts; integers in keys are big-endian so LMDB's order
+ * is numeric; docs/STORE.md has the exact layouts):
+ *   meta    name                      -> bytes   node identity, own seq/head,
+ *                                                counters, outbox_next...
  *   own     period\0ind\0dis          -> num u64 BE, den u64 BE
- *   env     origin\0seq(BE64)         -> envelope bytes (every one held)
+ *   env     origin\0seq(BE64)         -> reference 00 id(BE64) into envlog
+ *                                        (older stores: the envelope bytes)
+ *   envlog  id(BE64), appended        -> envelope bytes (every one held)
  *   chain   origin                    -> ts_chain  (newest held of origin)
  *   latest  origin\0period            -> ts_latest (newest report/period)
- *   outbox  id(BE64)                  -> envelope bytes waiting for ACK
+ *   outbox  id(BE64)                  -> reference 00 origin\0seq(BE64) into
+ *                                        env, or envelope bytes; waits for ACK
  *   dead    id(BE64)                  -> status u8, envelope (refused up)
  *   forks   origin\0seq(BE64)\0hash   -> envelope bytes (evidence)
- *   audit   time_ms(BE64) id(BE64)    -> text line
+ *   audit   time_ms(BE64) n(BE64)     -> text line
  *   dirty   period                    -> "" (own report must be re-made)
+ * tests/test_docs.py checks that docs/STORE.md lists exactly these.
  *
- * Error codes: TS_ESTORE (logged with the LMDB text), TS_ENOSPC (disk
- * full, or map full beyond mapsize_max), TS_ENOTFOUND, TS_ENOMEM.
+ * Error codes: TS_ESTORE (an LMDB failure, logged with the LMDB text; or
+ * a malformed record met in the store -- a truncated value, a reference
+ * to a missing envelope -- never handed out half-parsed), TS_ENOSPC (disk
+ * full, or map full beyond mapsize_max), TS_ENOTFOUND, TS_ENOMEM,
+ * TS_EINVAL (bad arguments, writes through a read txn or a read-only
+ * store, nested ts_store_write).  ts_store_mdb_err below is the map.
+ *
+ * Lifetimes: bytes handed out (ts_meta_get, ts_env_get, callbacks) point
+ * into LMDB's map and are valid until the txn ends; strings given to
+ * callbacks are valid during the callback.
  */
 #ifndef TIERSYNC_STORE_H
 #define TIERSYNC_STORE_H
@@ -28,6 +42,36 @@
 
 typedef struct ts_store ts_store;
 typedef struct ts_txn   ts_txn;
+
+/*
+ * The one map from an LMDB return code (MDB_*, or the errno value LMDB
+ * passes through) to a TS_E* code; the store and the commune register
+ * (domain/register.c) both use it, so one condition always gets one code
+ * (bench/tsbench.c's raw LMDB benchmark reports LMDB's own codes):
+ *
+ *   0                                    -> 0
+ *   MDB_NOTFOUND; ENOENT (no such file)  -> TS_ENOTFOUND
+ *   MDB_MAP_FULL (map at its size), MDB_TXN_FULL (too many dirty pages
+ *     in one txn), ENOSPC, EDQUOT        -> TS_ENOSPC ("full": the caller
+ *                                           may retry later, e.g. status
+ *                                           retry to a child)
+ *   ENOMEM                               -> TS_ENOMEM
+ *   anything else -- MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_PANIC,
+ *     MDB_VERSION_MISMATCH, MDB_INVALID (not an LMDB file),
+ *     MDB_INCOMPATIBLE, MDB_KEYEXIST, MDB_DBS_FULL, MDB_READERS_FULL,
+ *     MDB_TLS_FULL, MDB_CURSOR_FULL, MDB_PAGE_FULL, MDB_MAP_RESIZED,
+ *     MDB_BAD_RSLOT, MDB_BAD_TXN, MDB_BAD_VALSIZE, MDB_BAD_DBI, EIO,
+ *     EACCES, any other errno or unknown code  -> TS_ESTORE
+ *   a TS_E* code                         -> itself
+ *
+ * There is no separate "corrupt" code: a damaged or foreign file, and a
+ * malformed record the store finds, are TS_ESTORE.  The function only
+ * maps (no logging, no state, any thread); log mdb_strerror(mdb_rc)
+ * where it happened.  Never returns a positive value or an MDB_* code.
+ * Inside ts_store_write the store itself reacts to MDB_MAP_FULL (grows
+ * the map and runs fn again) before a TS_ENOSPC reaches the caller.
+ */
+int ts_store_mdb_err(int mdb_rc);
 
 #define TS_STORE_RDONLY  0x1
 /* Scratch store for the simulator ONLY (one process, one thread,
@@ -42,8 +86,11 @@ typedef struct ts_txn   ts_txn;
 /* Open (creating unless RDONLY) the environment in directory dir
  * (created 0700 if missing).  mapsize is the initial map size in bytes
  * (0 = 64 MiB); the map doubles on MDB_MAP_FULL up to mapsize_max
- * (0 = 64 GiB).  Stale reader slots are cleared at open.  Never uses
- * MDB_WRITEMAP (a full disk would become SIGBUS). */
+ * (0 = 64 GiB).  Stale reader slots are cleared at open.  MDB_WRITEMAP
+ * (a full disk would become SIGBUS) only with TS_STORE_NOLOCK, i.e. only
+ * in the simulator; never for tiersyncd or tierctl.  Errors: TS_EINVAL
+ * (flags, mapsize > mapsize_max), TS_ESYS (mkdir), TS_ENOTFOUND (RDONLY
+ * and no store in dir), else as ts_store_mdb_err; *s is NULL on error. */
 int  ts_store_open(ts_store **s, const char *dir, unsigned flags,
                    size_t mapsize, size_t mapsize_max);
 void ts_store_close(ts_store **s);      /* sets *s = NULL; NULL ok      */
@@ -190,7 +237,8 @@ int ts_outbox_append_ref(ts_txn *t, const char *origin, uint64_t seq, uint64_t *
 int ts_outbox_del(ts_txn *t, uint64_t id);
 typedef int (*ts_outbox_cb)(uint64_t id, const uint8_t *env, size_t len, void *arg);
 /* Entries with id >= from, ascending; references are resolved (an entry
- * whose envelope is missing from env is TS_ECORRUPT). */
+ * whose envelope is missing from env, or a truncated reference, is
+ * TS_ESTORE, logged). */
 int ts_outbox_each(ts_txn *t, uint64_t from, ts_outbox_cb cb, void *arg);
 int ts_outbox_count(ts_txn *t, uint64_t *n);
 
