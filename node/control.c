@@ -98,9 +98,8 @@ control_on_request(struct node *n, const uint8_t *p, size_t len, int frames,
 		return;
 	}
 	rc = control_apply(n, &m, why, sizeof(why));
-	/* A store failure (full disk, I/O, memory) is temporary for the
-	 * operator, not "malformed". */
-	reply(out, rc == 0 ? 0 : (rc == TS_ENOSPC || rc == TS_ESTORE || rc == TS_ENOMEM) ?
-	    TS_ST_RETRY : TS_ST_MALFORMED, why);
+	/* The one map from errors to statuses: a store failure (full disk,
+	 * I/O, memory) is "retry" for the operator, not "malformed". */
+	reply(out, rc == 0 ? 0 : ts_status_from_err(rc), why);
 	ts_msg_clear(&m);
 }

@@ -13,7 +13,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: tiersyncd [-v] [-n] -c node.conf\n"
-	    "       tiersyncd --help-config\n"
+	    "       tiersyncd --help-config | --version\n"
 	    "  -c FILE  configuration file (required)\n"
 	    "  -n       check the configuration, keys and store, then exit\n"
 	    "  -v       more verbose logging (repeat for debug)\n");
@@ -32,6 +32,17 @@ main(int argc, char *argv[])
 		ts_config_describe(stdout);
 		return 0;
 	}
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("tiersyncd %s\n", TS_VERSION_STRING);
+		return 0;
+	}
+	/* getopt's own message for a bad option names it only for short
+	 * options; a long one ("--bogus") it would report as "-- '-'". */
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strncmp(argv[i], "--", 2) == 0) {
+			fprintf(stderr, "tiersyncd: unknown option '%s'\n", argv[i]);
+			usage();
+		}
 	while ((ch = getopt(argc, argv, "c:nv")) != -1) {
 		switch (ch) {
 		case 'c': conf = optarg; break;
@@ -40,8 +51,14 @@ main(int argc, char *argv[])
 		default: usage();
 		}
 	}
-	if (conf == NULL || optind != argc)
+	if (optind != argc) {
+		fprintf(stderr, "tiersyncd: unexpected argument '%s'\n", argv[optind]);
 		usage();
+	}
+	if (conf == NULL) {
+		fprintf(stderr, "tiersyncd: -c node.conf is required\n");
+		usage();
+	}
 
 	log_init("tiersyncd", 0, verbose);
 	if (ts_config_load(&n.cfg, conf, err, sizeof(err)) != 0) {

@@ -61,6 +61,15 @@ def main():
              "tierctl --version prints project(VERSION %s) of CMakeLists.txt" % version)
         q = tslib.run([os.path.join(root, "bin", "tiersyncd"), "-h"])
         R.check("usage" in (q.stdout + q.stderr).lower(), "installed tiersyncd runs")
+        q = tslib.run([os.path.join(root, "bin", "tiersyncd"), "--version"])
+        R.eq(q.stdout.strip(), "tiersyncd %s" % version,
+             "tiersyncd --version prints project(VERSION %s)" % version)
+        q = tslib.run([os.path.join(root, "bin", "tiersyncd"), "--bogus", "-c", "x"])
+        R.check(q.returncode == 2 and "unknown option '--bogus'" in q.stderr,
+                "tiersyncd --bogus exits 2 naming the option (%s)" % q.stderr.strip()[:120])
+        q = tslib.run([os.path.join(root, "bin", "tiersyncd"), "-c", "x", "extra"])
+        R.check(q.returncode == 2 and "unexpected argument 'extra'" in q.stderr,
+                "tiersyncd with a stray argument exits 2 naming it")
         unit = os.path.join(root, "lib", "systemd", "system", "tiersyncd.service")
         R.check(os.path.isfile(unit) and mode(unit) == 0o644, "systemd unit installed 0644")
         text = open(unit).read() if os.path.isfile(unit) else ""
