@@ -336,9 +336,16 @@ acks_flush(struct node *n)
 
 	if (n->nacked == 0)
 		return;
-	/* On failure they stay in the outbox: resending is safe (held). */
-	if ((rc = ts_store_write(n->st, acks_fn, n)) != 0)
-		log_warnx("uplink: cannot record ACKs: %s", ts_strerror(rc));
+	/* On failure they stay in the outbox and in n->acked, and the
+	 * deletion is tried again ACK_FLUSH_MS later: forgetting them here
+	 * left entries the parent holds in the outbox behind the cursor,
+	 * never resent and never deleted while the link stayed up (the
+	 * simulator's disk faults found it). */
+	if ((rc = ts_store_write(n->st, acks_fn, n)) != 0) {
+		log_warnx("uplink: cannot record ACKs: %s (retrying)", ts_strerror(rc));
+		n->acked_first = node_mono(n);
+		return;
+	}
 	n->nacked = 0;
 }
 
