@@ -31,6 +31,7 @@
  *
  * --disk-faults N: N times a random node's next 1-3 commits fail as an
  * I/O error would (ts_store_fail_commits); nothing may be lost for it.
+ * --min-faults N: fail unless the run injected at least N faults.
  * --power P: the share of crashes that are power cuts (default 0.5):
  * the store then also loses its last commit if it was not durable yet.
  */
@@ -74,7 +75,7 @@ static struct {
 	uint64_t seed;
 	double   drop, dup, power;
 	unsigned delay_ms, crashes, partitions, rounds, max_virtual_s;
-	unsigned rotations, poison, disk_faults;
+	unsigned rotations, poison, disk_faults, min_faults;
 	int      all, verbose;
 	size_t   store_cap;          /* 0 = from the open-files limit */
 } opt = {
@@ -110,7 +111,11 @@ struct simnode {
 	int      idle_pending;       /* an EV_IDLE is queued              */
 	/* batches this node pushed: the parent's commit count before the
 	 * drain that took each (invariant 1 check) */
-	struct { uint64_t batch, g0; } pushed[256];
+	struct pushrec {
+		uint64_t batch, g0;
+		size_t   n;              /* envelopes in the PUSH              */
+		struct envid { char origin[TS_CODE_MAX + 1]; uint64_t seq; } *e;
+	} pushed[256];
 	size_t   npushed;
 	/* expected last values (communes only) */
 	uint64_t last_num[4], last_den[4];
@@ -374,6 +379,26 @@ sim_up_send(struct node *n, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* Every (parent, origin, seq) a parent ACKed as stored or held: each
+ * must still be in that parent's store at the end, whatever crashed or
+ * lost power meanwhile (nothing acknowledged may be lost). */
+static struct acked { int node; char origin[TS_CODE_MAX + 1]; uint64_t seq; } *acked;
+static size_t nacked, capacked;
+
+static void
+acked_add(int node, const char *origin, uint64_t seq)
+{
+	if (nacked == capacked) {
+		capacked = capacked ? capacked * 2 : 4096;
+		if ((acked = realloc(acked, capacked * sizeof(*acked))) == NULL)
+			fatal("realloc");
+	}
+	acked[nacked].node = node;
+	snprintf(acked[nacked].origin, sizeof(acked[nacked].origin), "%s", origin);
+	acked[nacked].seq = seq;
+	nacked++;
+}
+
 /*
  * Invariant 1, checked from outside the core: an ACK leaves a parent
  * only once the commit that stored its batch is durable.  That commit is
@@ -402,6 +427,14 @@ check_ack(struct node *pn, uint32_t child, const uint8_t *p, size_t len)
 		}
 		for (i = 0; i < c->npushed && i < 256; i++)
 			if (c->pushed[i].batch == m.batch) {
+				const struct pushrec *pr = &c->pushed[i];
+				size_t j;
+				/* What the parent now answers for (lost-after-ACK). */
+				for (j = 0; j < m.nstatus && j < pr->n; j++)
+					if ((m.status[j] == TS_ST_STORED ||
+					    m.status[j] == TS_ST_HELD) && pr->e[j].origin[0])
+						acked_add((int)(sim_of(pn) - nodes), pr->e[j].origin,
+						    pr->e[j].seq);
 				simstat.acks_checked++;
 				if (!ts_store_is_durable(pn->st, c->pushed[i].g0 + 1)) {
 					simstat.acks_early++;
@@ -671,10 +704,69 @@ final_checks(const struct expect *x)
 			forks += v;
 		if (ts_dead_count(t, &v) == 0)
 			dead += v;
-		if (ts_outbox_count(t, &v) == 0)
+		if (ts_outbox_count(t, &v) == 0) {
 			outbox += v;
+			if (v > 0)
+				printf("# outbox of %s: %" PRIu64 " left\n",
+				    topo->units[nodes[i].unit].code, v);
+		}
 		ts_store_read_end(&t);
 	}
+	/* Nothing acknowledged lost: every envelope a parent ACKed is
+	 * still in its store. */
+	uint64_t lost = 0, vfail = 0;
+	for (i = 0; i < nacked; i++) {
+		struct simnode *ps = &nodes[acked[i].node];
+		ts_bytes b;
+		store_open(ps);
+		if (ts_store_read_begin(ps->n.st, &t) != 0) {
+			lost++;
+			continue;
+		}
+		if (ts_env_get(t, acked[i].origin, acked[i].seq, &b) != 0) {
+			lost++;
+			printf("# LOST after ACK: %s seq %" PRIu64 " at %s\n",
+			    acked[i].origin, acked[i].seq, topo->units[ps->unit].code);
+		}
+		ts_store_read_end(&t);
+	}
+	/* Nothing applied twice, no sum or chain wrong, at every node:
+	 * the verifier over every store (national's findings are printed
+	 * below). */
+	for (i = 0; i < nnodes; i++) {
+		ts_verify_opts o = { .keys = keys, .topo = topo,
+		    .self = topo->units[nodes[i].unit].code, .all = 1,
+		    .finding = sim_finding };
+		ts_verify_stats vs;
+		char err[256];
+		if (nodes[i].unit == topo->root)
+			continue;
+		store_open(&nodes[i]);
+		if (ts_store_read_begin(nodes[i].n.st, &t) != 0)
+			continue;
+		if (ts_verify_store(t, &o, &vs, err, sizeof(err)) != 0)
+			vfail++;
+		vfail += vs.failures;
+		ts_store_read_end(&t);
+	}
+	uint64_t faults = simstat.dropped + simstat.duplicated + simstat.crashes +
+	    simstat.partitions + simstat.disk_faults + simstat.rotations +
+	    simstat.poisoned;
+	printf("# faults: %" PRIu64 " (%" PRIu64 " drops, %" PRIu64 " duplicates, %"
+	    PRIu64 " crashes of which %" PRIu64 " power cuts, %" PRIu64
+	    " partitions, %" PRIu64 " disk faults, %" PRIu64 " key rotations, %"
+	    PRIu64 " broken outbox entries); lost after ACK: %" PRIu64 " of %zu "
+	    "acknowledged; applied twice or summed wrong: %" PRIu64 "\n", faults,
+	    simstat.dropped, simstat.duplicated, simstat.crashes,
+	    simstat.power_cuts, simstat.partitions, simstat.disk_faults,
+	    simstat.rotations, simstat.poisoned, lost, nacked, vfail);
+	check(lost == 0 && nacked > 0, "nothing acknowledged was lost (%" PRIu64
+	    " of %zu)", lost, nacked);
+	check(vfail == 0, "every store below national verifies (%" PRIu64
+	    " findings)", vfail);
+	if (opt.min_faults > 0)
+		check(faults >= opt.min_faults, "at least %u faults (%" PRIu64 ")",
+		    opt.min_faults, faults);
 	check(forks == 0, "no forks anywhere (%" PRIu64 ")", forks);
 	check(dead == poisoned_expected, "dead letters are exactly the %" PRIu64
 	    " broken outbox entries injected (%" PRIu64 ")", poisoned_expected, dead);
@@ -756,9 +848,23 @@ do_poll(struct simnode *ps)
 		/* Remember which drain took each PUSH (check_ack). */
 		memset(&pm, 0, sizeof(pm));
 		if (ts_msg_decode(x->msg, x->len, &pm) == 0 && pm.type == TS_MSG_PUSH) {
-			size_t slot = c->npushed++ % 256;
-			c->pushed[slot].batch = pm.batch;
-			c->pushed[slot].g0 = g0;
+			struct pushrec *pr = &c->pushed[c->npushed++ % 256];
+			size_t j;
+			pr->batch = pm.batch;
+			pr->g0 = g0;
+			free(pr->e);
+			if ((pr->e = calloc(pm.nenvs ? pm.nenvs : 1, sizeof(*pr->e))) == NULL)
+				fatal("calloc");
+			pr->n = pm.nenvs;
+			for (j = 0; j < pm.nenvs; j++) {
+				ts_env_view ev;
+				ts_report_hdr h;
+				if (ts_env_split(pm.envs[j].p, pm.envs[j].len, &ev) == 0 &&
+				    ts_report_check(ev.body, ev.body_len, &h) == 0) {
+					memcpy(pr->e[j].origin, h.origin, sizeof(h.origin));
+					pr->e[j].seq = h.seq;
+				}
+			}
 		}
 		ts_msg_clear(&pm);
 		k++;
@@ -963,7 +1069,9 @@ do_poison(struct simnode *s)
 	if (!s->up || topo->units[s->unit].parent < 0)
 		return;
 	store_open(s);
-	if ((rc = ts_store_write(s->n.st, poison_fn, NULL)) != 0)
+	if ((rc = ts_store_write(s->n.st, poison_fn, NULL)) == TS_ESTORE)
+		return;             /* an injected disk fault: nothing written */
+	if (rc != 0)
 		fatalx("sim poison: %s", ts_strerror(rc));
 	poisoned_expected++;
 	simstat.poisoned++;
@@ -1078,7 +1186,8 @@ usage(void)
 	fprintf(stderr, "usage: tiersync-sim [--topology F] [--unit CODE | --all] "
 	    "[--seed N] [--drop P] [--dup P] [--delay-ms N] [--crashes N] "
 	    "[--partitions N] [--rounds N] [--max-virtual-s N] [--dir D] "
-	    "[--rotations N] [--poison N] [--power P] [--disk-faults N] [-v]\n");
+	    "[--rotations N] [--poison N] [--power P] [--disk-faults N] "
+	    "[--min-faults N] [-v]\n");
 	exit(2);
 }
 
@@ -1133,6 +1242,7 @@ main(int argc, char **argv)
 		else if (ARG("--rotations")) opt.rotations = (unsigned)atoi(v);
 		else if (ARG("--poison")) opt.poison = (unsigned)atoi(v);
 		else if (ARG("--disk-faults")) opt.disk_faults = (unsigned)atoi(v);
+		else if (ARG("--min-faults")) opt.min_faults = (unsigned)atoi(v);
 		else usage();
 #undef ARG
 	}
@@ -1336,12 +1446,15 @@ main(int argc, char **argv)
 			ts_keys_free(&nodes[i].n.keys);
 		inq_clear(&nodes[i]);
 		free(nodes[i].q);
+		for (size_t j = 0; j < 256; j++)
+			free(nodes[i].pushed[j].e);
 		store_close(&nodes[i]);
 		ts_identity_wipe(&nodes[i].id);
 	}
 	while (nheap > 0)
 		free(ev_pop().msg);
 	free(heap);
+	free(acked);
 	cleanup();
 	ts_keys_free(&keys);
 	ts_topo_free(&topo);
