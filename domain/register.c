@@ -33,6 +33,7 @@
 
 #include "tiersync/domain.h"
 #include "tiersync/store.h"	/* ts_store_mdb_err: one LMDB error map */
+#include "tiersync/util.h"
 
 #define REG_MAPSIZE ((size_t)4 << 30)
 
@@ -259,34 +260,6 @@ errors_finish(struct load *l, const char *unknown)
 	free(l->late);
 	l->late = NULL;
 	l->nlate = l->caplate = 0;
-}
-
-/* Length of the valid UTF-8 prefix of s[0..n). */
-static size_t
-utf8_ok_len(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned c = p[i], k, cp, j;
-		if (c < 0x80) { i++; continue; }
-		if ((c & 0xe0) == 0xc0) { k = 1; cp = c & 0x1f; }
-		else if ((c & 0xf0) == 0xe0) { k = 2; cp = c & 0x0f; }
-		else if ((c & 0xf8) == 0xf0) { k = 3; cp = c & 0x07; }
-		else return i;
-		for (j = 1; j <= k; j++) {
-			if (i + j >= n || (p[i + j] & 0xc0) != 0x80)
-				return i;
-			cp = (cp << 6) | (p[i + j] & 0x3f);
-		}
-		if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) ||
-		    (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return i;
-		i += k + 1;
-	}
-	return n;
 }
 
 struct fld { const char *s; size_t n; };
@@ -814,7 +787,7 @@ ts_register_load_csv(ts_register *r, int kind, int mode, int skip_bad,
 				lerr(&l, 1, "NUL byte in line");
 				continue;
 			}
-			if ((ok = utf8_ok_len(s, n)) < n) {
+			if ((ok = ts_utf8_prefix(s, n)) < n) {
 				int col = 1, k;
 				for (k = 0; k < nf && k <= CHILD_NF; k++)
 					if ((size_t)(f[k].s - s) <= ok)
