@@ -11,12 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "csv.h"
 #include "ctlclient.h"
 #include "util.h"
 #include "ops.h"
+
+/* An import file: 1 GiB is some ten million rows, far more than the
+ * values of a node (TS_VALUES_MAX per period). */
+#define IMPORT_FILE_MAX ((size_t)1 << 30)
 
 /* ------------------------------------------------------------------ */
 /* CTL_PUT over the control socket (ctlclient.h)                        */
@@ -225,44 +228,13 @@ import_all(struct ctl *c, const char *file, const struct csv_result *x)
 	return EXIT_OK;
 }
 
-/* The whole file into b; -1 after printing why not. */
-static int
-read_file(const char *file, ts_buf *b)
-{
-	FILE *fp;
-	size_t got;
-	int rc = 0;
-
-	if ((fp = fopen(file, "r")) == NULL) {
-		ctl_errx("%s: %s", file, strerror(errno));
-		return -1;
-	}
-	for (;;) {
-		if (ts_buf_reserve(b, 65536) != 0) {
-			ctl_errx("%s: out of memory", file);
-			rc = -1;
-			break;
-		}
-		got = fread(b->buf + b->len, 1, b->cap - b->len, fp);
-		b->len += got;
-		if (got == 0)
-			break;
-	}
-	if (rc == 0 && ferror(fp)) {
-		ctl_errx("%s: read: %s", file, strerror(errno));
-		rc = -1;
-	}
-	fclose(fp);
-	return rc;
-}
-
 int
 cmd_import(struct ctl *c, int argc, char **argv)
 {
 	struct csv_result x;
-	ts_buf b = { NULL, 0, 0 };
 	const char *file;
-	char *pos[1];
+	char *pos[1], *buf, err[TS_PATH_MAX + 128];
+	size_t len;
 	int npos, rc;
 
 	if ((rc = opt_parse(c, argc, argv, NULL, pos, 1, 1, &npos)) != 0)
@@ -271,12 +243,13 @@ cmd_import(struct ctl *c, int argc, char **argv)
 	/* The config first: a wrong -d should not look like a CSV error. */
 	if (ctl_load_config(c) != 0)
 		return EXIT_FAIL;
-	if (read_file(file, &b) != 0) {
-		ts_buf_free(&b);
+	if (ts_file_read(file, IMPORT_FILE_MAX, &buf, &len, err,
+	    sizeof(err)) != 0) {
+		ctl_errx("%s", err);
 		return EXIT_FAIL;
 	}
-	rc = csv_parse(file, (const char *)b.buf, b.len, &x);
-	ts_buf_free(&b);
+	rc = csv_parse(file, buf, len, &x);
+	free(buf);
 	if (x.errors.len > 0)
 		fwrite(x.errors.buf, 1, x.errors.len, stderr);
 	if (rc != 0)
