@@ -186,25 +186,24 @@ out:
 	return rc;
 }
 
-/* Split a key line into up to 4 tab-separated fields (in place copy). */
+/* Split a key line into its first 4 tab-separated fields, each
+ * NUL-terminated in copy (ts_tsv_split); 0 for a comment or blank line. */
 static int
 kline_fields(const char *text, char *copy, size_t copylen, char *f[4])
 {
-	int n = 0;
-	char *p;
+	ts_field fv[4];
+	size_t n, i;
 
-	if (text[0] == '#' || text[strspn(text, " \t")] == '\0')
+	if (ts_line_skip(text, strlen(text)))
 		return 0;
 	snprintf(copy, copylen, "%s", text);
-	for (p = copy; n < 4; n++) {
-		f[n] = p;
-		if ((p = strchr(p, '\t')) == NULL) {
-			n++;
-			break;
-		}
-		*p++ = '\0';
+	if ((n = ts_tsv_split(copy, strlen(copy), fv, 4)) > 4)
+		n = 4;
+	for (i = 0; i < n; i++) {
+		f[i] = copy + (fv[i].p - copy);
+		f[i][fv[i].len] = '\0';
 	}
-	return n;
+	return (int)n;
 }
 
 static int
