@@ -16,6 +16,7 @@
 #include "tiersync/config.h"
 #include "tiersync/period.h"
 #include "tiersync/topology.h"     /* TS_LVL_COMMUNE */
+#include "tiersync/util.h"
 
 #define CONFIG_FILE_MAX	(1 << 20)
 
@@ -444,11 +445,10 @@ ts_config_parse(ts_config *c, const char *name, const char *dir,
 int
 ts_config_load(ts_config *c, const char *path, char *err, size_t errlen)
 {
-	FILE	*f;
 	char	*buf, dir[TS_PATH_MAX], cwd[TS_PATH_MAX];
 	const char *slash;
 	size_t	 len, dl;
-	int	 rc, saved;
+	int	 rc;
 
 	if (c == NULL || path == NULL)
 		return TS_EINVAL;
@@ -482,34 +482,12 @@ ts_config_load(ts_config *c, const char *path, char *err, size_t errlen)
 		}
 	}
 
-	if ((f = fopen(path, "rb")) == NULL)
-		goto syserr;
-	if ((buf = malloc(CONFIG_FILE_MAX + 1)) == NULL) {
-		fclose(f);
-		return TS_ENOMEM;
-	}
-	len = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
-	if (ferror(f)) {
-		saved = errno;
-		free(buf);
-		fclose(f);
-		errno = saved;
-		goto syserr;
-	}
-	fclose(f);
-	if (len > CONFIG_FILE_MAX) {
-		free(buf);
-		if (err != NULL && errlen > 0)
-			snprintf(err, errlen, "%s: file too large", path);
-		return TS_ELIMIT;
-	}
+	if ((rc = ts_file_read(path, CONFIG_FILE_MAX, &buf, &len, err,
+	    errlen)) != 0)
+		return rc;
 	rc = ts_config_parse(c, path, dir, buf, len, err, errlen);
 	free(buf);
 	return rc;
-syserr:
-	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	return TS_ESYS;
 toolong:
 	if (err != NULL && errlen > 0)
 		snprintf(err, errlen, "%s: path too long", path);

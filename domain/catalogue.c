@@ -120,36 +120,6 @@ valid_version(const char *s)
 	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ._-") == n;
 }
 
-static int
-read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	char *b;
-	size_t n;
-
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return TS_ESYS;
-	}
-	if ((b = malloc(CAT_FILE_MAX + 1)) == NULL) {
-		fclose(f);
-		return TS_ENOMEM;
-	}
-	n = fread(b, 1, CAT_FILE_MAX + 1, f);
-	if (ferror(f) || n > CAT_FILE_MAX) {
-		int rerr = ferror(f);
-		snprintf(err, errlen, "%s: %s", path, rerr ?
-		    "read error" : "file larger than 4 MiB");
-		fclose(f);
-		free(b);
-		return rerr ? TS_ESYS : TS_EPARSE;
-	}
-	fclose(f);
-	*buf = b;
-	*len = n;
-	return 0;
-}
-
 void
 ts_catalogue_free(ts_catalogue **c)
 {
@@ -353,7 +323,7 @@ ts_catalogue_load(ts_catalogue **c, const char *path, char *err, size_t errlen)
 	int rc;
 
 	*c = NULL;
-	if ((rc = read_file(path, &buf, &len, err, errlen)) != 0)
+	if ((rc = ts_file_read(path, CAT_FILE_MAX, &buf, &len, err, errlen)) != 0)
 		return rc;
 	rc = ts_catalogue_parse(c, path, buf, len, err, errlen);
 	free(buf);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tiersync/domain.h"
+#include "tiersync/register.h"
 
 #define ALL (TS_DIM_SEX | TS_DIM_ETH | TS_DIM_DIS | TS_DIM_AGE)
 #define SED (TS_DIM_SEX | TS_DIM_ETH | TS_DIM_DIS)

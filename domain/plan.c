@@ -319,29 +319,13 @@ int
 ts_plan_load(ts_plan **p, const char *path, const ts_catalogue *cat, char *err,
     size_t errlen)
 {
-	FILE *f;
 	char *buf;
 	size_t n;
-	int rc, rerr;
+	int rc;
 
 	*p = NULL;
-	if ((f = fopen(path, "rb")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return TS_ESYS;
-	}
-	if ((buf = malloc(PLAN_FILE_MAX + 1)) == NULL) {
-		fclose(f);
-		return TS_ENOMEM;
-	}
-	n = fread(buf, 1, PLAN_FILE_MAX + 1, f);
-	rerr = ferror(f);
-	fclose(f);
-	if (rerr || n > PLAN_FILE_MAX) {
-		snprintf(err, errlen, "%s: %s", path, rerr ? "read error" :
-		    "file larger than 4 MiB");
-		free(buf);
-		return rerr ? TS_ESYS : TS_EPARSE;
-	}
+	if ((rc = ts_file_read(path, PLAN_FILE_MAX, &buf, &n, err, errlen)) != 0)
+		return rc;
 	rc = ts_plan_parse(p, path, buf, n, cat, err, errlen);
 	free(buf);
 	return rc;

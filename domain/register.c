@@ -10,11 +10,10 @@
  *   meta      "version" -> u64 (bumped by every committed change)
  *   periods   period -> ""  (periods computed before: recomputed on change)
  *
- * Import speed (tools/bench register, goal >= 500,000 records/s): the
- * CSV is parsed in place, one pass per line finds the fields and any
- * byte that needs the slow checks (NUL, quote, non-ASCII); error text
- * is formatted only for a bad field.  The good rows are kept in memory
- * and written in id order (sorted first unless they already are), each
+ * The CSV is parsed by domain/register_csv.c (no LMDB); this file does
+ * what needs the register.  Import speed (tools/bench register, goal
+ * >= 500,000 records/s): the good rows are kept in memory and written
+ * in id order (sorted first unless they already are), each
  * with one B-tree operation: import appends (MDB_APPEND) when the id
  * sorts after every id held, else a MDB_NOOVERWRITE put, whose
  * MDB_KEYEXIST tells a duplicate; correct finds the id with a cursor
@@ -23,7 +22,6 @@
  */
 #include <errno.h>
 #include <stddef.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,18 +29,10 @@
 
 #include <lmdb.h>
 
-#include "tiersync/domain.h"
+#include "tiersync/register.h"
 #include "tiersync/store.h"	/* ts_store_mdb_err: one LMDB error map */
 
 #define REG_MAPSIZE ((size_t)4 << 30)
-
-#define CHILD_HEADER "id,birth_date,sex,ethnic_minority,disability," \
-	"birth_registered,health_insurance,immunisation,measured_on," \
-	"underweight,stunted,obese,school,special,special_support,death_date"
-#define CASE_HEADER "id,child_id,kind,occurred,detected,intervention," \
-	"support,died"
-#define CHILD_NF 16
-#define CASE_NF 8
 
 struct ts_register {
 	MDB_env *env;
@@ -52,18 +42,6 @@ struct ts_register {
 
 struct stored_child { uint64_t ver; uint32_t line, pad_; ts_child c; };
 struct stored_case  { uint64_t ver; uint32_t line, pad_; ts_case c; };
-
-static const char *const imm_names[] = { "none", "partial", "full8", "full12",
-	"full14", NULL };
-static const char *const school_names[] = { "none", "nursery", "kindergarten",
-	"primary", "lower_secondary", "upper_secondary", "special", NULL };
-/* Law on Children 2016, art. 10(1), points a..o (in order). */
-static const char *const special_names[] = { "none", "orphan", "abandoned",
-	"no_carer", "disabled", "hiv", "offender", "drugs", "dropout_labour",
-	"violence_harm", "exploited", "sexual_abuse", "trafficked",
-	"serious_illness_poor", "migrant_refugee", NULL };
-static const char *const kind_names[] = { "violence", "abuse", "exploitation",
-	"injury", "child_marriage", "disaster", NULL };
 
 static int
 mdb_err(int rc, char *err, size_t errlen, const char *what)
@@ -139,76 +117,52 @@ ts_register_close(ts_register **r)
 }
 
 /* ------------------------------------------------------------------ */
-/* CSV                                                                  */
+/* Importing a CSV file                                                 */
 /* ------------------------------------------------------------------ */
 
 /* Errors are kept so that the caller sees them in line order, exactly as
- * a single pass would report them: the rows are checked in file order
- * (lerr: only the first TS_REG_MAX_ERRORS texts are kept, later ones
- * cannot be among the first shown), then the good rows are written in
- * id order (sorted: near-sequential B-tree inserts); a refusal there
- * (duplicate, unknown id) is kept compactly (struct late) and merged in
- * by line at the end (errors_finish). */
-struct shown { unsigned line; size_t off, len; };
-
-enum { REF_DUP = -2, REF_ALREADY = -3, REF_UNKNOWN = -4 };
+ * a single pass would report them: the parser checked the rows in file
+ * order (keeping the first TS_REG_MAX_ERRORS texts: later ones cannot
+ * be among the first shown), then the good rows are checked against
+ * the register and written in id order (sorted: near-sequential B-tree
+ * inserts); a refusal there (duplicate, unknown id, unknown child) is
+ * kept compactly (struct late) and merged in by line at the end
+ * (errors_finish). */
+enum { REF_DUP = -2, REF_ALREADY = -3, REF_UNKNOWN = -4, REF_NOCHILD = -5,
+	REF_BIRTH = -6 };
 
 struct late {
 	unsigned    line, first;     /* first: line of the id's first row   */
 	int         why;             /* REF_*                               */
-	const char *id;
+	const char *id;              /* the record's id (child's: NOCHILD)  */
 };
 
 struct load {
 	ts_reg_result *res;
 	const char    *file;
-	unsigned       line;
-	int            row_bad;
-	ts_buf         txt;          /* texts of shown[]                    */
-	struct shown   shown[TS_REG_MAX_ERRORS];
-	unsigned       nshown;
 	struct late   *late;
 	size_t         nlate, caplate;
 };
 
-static void lerr(struct load *, int, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* "FILE:LINE:COL: what\n" (no COL when col is 0) appended to b. */
-static void
-err_text(ts_buf *b, const char *file, unsigned lineno, int col, const char *what)
+/* One more refusal of a row the parser accepted. */
+static int
+late_add(struct load *l, unsigned line, unsigned first, int why, const char *id)
 {
-	char line[700];
-	int n;
-
-	if (col > 0)
-		n = snprintf(line, sizeof(line), "%s:%u:%d: %s\n", file, lineno, col, what);
-	else
-		n = snprintf(line, sizeof(line), "%s:%u: %s\n", file, lineno, what);
-	if (n > 0)
-		(void)ts_buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n :
-		    sizeof(line) - 1);
-}
-
-static void
-lerr(struct load *l, int col, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	size_t off = l->txt.len;
-
-	l->row_bad = 1;
+	if (l->nlate == l->caplate) {
+		size_t cap = l->caplate ? l->caplate * 2 : 64;
+		struct late *nl = reallocarray(l->late, cap, sizeof(*nl));
+		if (nl == NULL)
+			return TS_ENOMEM;
+		l->late = nl;
+		l->caplate = cap;
+	}
+	l->late[l->nlate].line = line;
+	l->late[l->nlate].first = first;
+	l->late[l->nlate].why = why;
+	l->late[l->nlate].id = id;
+	l->nlate++;
 	l->res->nerr++;
-	if (l->nshown >= TS_REG_MAX_ERRORS)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	err_text(&l->txt, l->file, l->line, col, buf);
-	l->shown[l->nshown].line = l->line;
-	l->shown[l->nshown].off = off;
-	l->shown[l->nshown].len = l->txt.len - off;
-	l->nshown++;
+	return 0;
 }
 
 static int
@@ -218,34 +172,46 @@ late_cmp(const void *a, const void *b)
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
-/* res->errors = the first TS_REG_MAX_ERRORS errors by line (a line's
- * own errors in the order found), then the "too many" line. */
+/* res->errors = the first TS_REG_MAX_ERRORS errors by line, the
+ * parser's (x) and ours merged (a line's own errors in the order
+ * found), then the "too many" line. */
 static void
-errors_finish(struct load *l, const char *unknown)
+errors_finish(struct load *l, const ts_register_csv *x, const char *unknown)
 {
 	ts_buf *out = &l->res->errors;
 	size_t i = 0, j = 0, k;
 	char buf[512];
+	int col;
 
 	if (l->nlate > 1)
 		qsort(l->late, l->nlate, sizeof(*l->late), late_cmp);
-	for (k = 0; k < TS_REG_MAX_ERRORS && (i < l->nshown || j < l->nlate); k++) {
-		if (j == l->nlate || (i < l->nshown && l->shown[i].line <= l->late[j].line)) {
-			(void)ts_buf_append(out, l->txt.buf + l->shown[i].off, l->shown[i].len);
+	for (k = 0; k < TS_REG_MAX_ERRORS && (i < x->nshown || j < l->nlate); k++) {
+		if (j == l->nlate || (i < x->nshown && x->shown[i].line <= l->late[j].line)) {
+			(void)ts_buf_append(out, x->text.buf + x->shown[i].off,
+			    x->shown[i].len);
 			i++;
 			continue;
 		}
 		const struct late *e = &l->late[j++];
+		col = 1;
 		if (e->why == REF_DUP)
 			snprintf(buf, sizeof(buf), "duplicate id '%s' (first at line %u)",
 			    e->id, e->first);
 		else if (e->why == REF_ALREADY)
 			snprintf(buf, sizeof(buf), "duplicate id '%s': already in the "
 			    "register (use 'tierctl register correct' to change it)", e->id);
-		else
+		else if (e->why == REF_NOCHILD) {
+			snprintf(buf, sizeof(buf), "child_id '%s': unknown code, no such "
+			    "child in the register (import the children first)", e->id);
+			col = 2;
+		} else if (e->why == REF_BIRTH) {
+			snprintf(buf, sizeof(buf), "occurred is before the child's "
+			    "birth_date");
+			col = 4;
+		} else
 			snprintf(buf, sizeof(buf), "unknown id '%s': not in the register%s",
 			    e->id, unknown);
-		err_text(out, l->file, e->line, 1, buf);
+		ts_register_csv_errtext(out, l->file, e->line, col, buf);
 	}
 	if (l->res->nerr > TS_REG_MAX_ERRORS) {
 		char line[700];
@@ -255,254 +221,11 @@ errors_finish(struct load *l, const char *unknown)
 			(void)ts_buf_append(out, line, (size_t)n < sizeof(line) ? (size_t)n :
 			    sizeof(line) - 1);
 	}
-	ts_buf_free(&l->txt);
+	if (ts_buf_reserve(out, 1) == 0)
+		out->buf[out->len] = '\0';     /* a C string too, not counted */
 	free(l->late);
 	l->late = NULL;
 	l->nlate = l->caplate = 0;
-}
-
-/* Length of the valid UTF-8 prefix of s[0..n). */
-static size_t
-utf8_ok_len(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned c = p[i], k, cp, j;
-		if (c < 0x80) { i++; continue; }
-		if ((c & 0xe0) == 0xc0) { k = 1; cp = c & 0x1f; }
-		else if ((c & 0xf0) == 0xe0) { k = 2; cp = c & 0x0f; }
-		else if ((c & 0xf8) == 0xf0) { k = 3; cp = c & 0x07; }
-		else return i;
-		for (j = 1; j <= k; j++) {
-			if (i + j >= n || (p[i + j] & 0xc0) != 0x80)
-				return i;
-			cp = (cp << 6) | (p[i + j] & 0x3f);
-		}
-		if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) ||
-		    (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return i;
-		i += k + 1;
-	}
-	return n;
-}
-
-struct fld { const char *s; size_t n; };
-
-/* f equals the string w.  f holds no NUL (checked before), so a shorter
- * w differs at its terminator and is never read past it. */
-static int
-feq(const struct fld *f, const char *w)
-{
-	size_t i;
-
-	for (i = 0; i < f->n; i++)
-		if (f->s[i] != w[i])
-			return 0;
-	return w[i] == '\0';
-}
-
-static void
-fshow(const struct fld *f, char *out, size_t outlen)
-{
-	size_t n = f->n < 40 ? f->n : 40;
-	snprintf(out, outlen, "%.*s%s", (int)n, f->s, f->n > 40 ? "..." : "");
-}
-
-static int
-f_id(struct load *l, const struct fld *f, int col, const char *what, char *out)
-{
-	size_t i;
-
-	if (f->n == 0) {
-		lerr(l, col, "%s: missing (required field)", what);
-		return -1;
-	}
-	if (f->n > TS_RID_MAX) {
-		lerr(l, col, "%s: longer than %d characters", what, TS_RID_MAX);
-		return -1;
-	}
-	for (i = 0; i < f->n; i++) {
-		char c = f->s[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-		    (c >= 'A' && c <= 'Z') || c == '_' || c == '-')) {
-			char v[64];
-			fshow(f, v, sizeof(v));
-			lerr(l, col, "%s '%s': want 1 to %d of [0-9A-Za-z_-]", what, v,
-			    TS_RID_MAX);
-			return -1;
-		}
-	}
-	memcpy(out, f->s, f->n);
-	out[f->n] = '\0';
-	return 0;
-}
-
-/* YYYY-MM-DD, a real date, year 1900..2999; empty allowed if opt. */
-static int
-f_date(struct load *l, const struct fld *f, int col, const char *what, int opt,
-    int32_t *d)
-{
-	unsigned y, m, dd, i;
-	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	const char *s = f->s;
-	char v[64];
-
-	if (f->n == 0) {
-		if (opt) {
-			*d = TS_DATE_NONE;
-			return 0;
-		}
-		lerr(l, col, "%s: missing (required field)", what);
-		return -1;
-	}
-	if (f->n != 10 || s[4] != '-' || s[7] != '-')
-		goto bad;
-	for (i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			goto bad;
-	y = (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
-	    (s[3] - '0'));
-	m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
-	dd = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
-	if (y < 1900 || y > 2999 || m < 1 || m > 12 || dd < 1 || dd > mdays[m - 1] ||
-	    (m == 2 && dd == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) {
-		fshow(f, v, sizeof(v));
-		lerr(l, col, "%s '%s': not a real date (want YYYY-MM-DD, year 1900-2999)",
-		    what, v);
-		return -1;
-	}
-	*d = ts_days_from_civil((int)y, m, dd);
-	return 0;
-bad:
-	fshow(f, v, sizeof(v));
-	lerr(l, col, "%s '%s': wrong date format (want YYYY-MM-DD)", what, v);
-	return -1;
-}
-
-static int
-f_code(struct load *l, const struct fld *f, int col, const char *what,
-    const char *const *names, uint8_t *out)
-{
-	char v[64], list[400];
-	size_t i, o = 0;
-
-	if (f->n == 0) {
-		lerr(l, col, "%s: missing (required field)", what);
-		return -1;
-	}
-	for (i = 0; names[i] != NULL; i++)
-		if (feq(f, names[i])) {
-			*out = (uint8_t)i;
-			return 0;
-		}
-	list[0] = '\0';
-	for (i = 0; names[i] != NULL && o + 32 < sizeof(list); i++)
-		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
-		    names[i]);
-	fshow(f, v, sizeof(v));
-	lerr(l, col, "%s '%s': unknown code (want one of: %s)", what, v, list);
-	return -1;
-}
-
-static const char *const bool_names[] = { "0", "1", NULL };
-static const char *const sex_names[] = { "m", "f", NULL };
-
-/* Split a line at commas into at most max fields; returns the count.
- * *odd is set when the line holds a byte the slow checks must look at
- * (NUL, '"', or a non-ASCII byte), so a plain ASCII line is read once. */
-static int
-split(const char *s, size_t n, struct fld *f, int max, int *odd)
-{
-	int k = 0, o = 0;
-	size_t start = 0, i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == ',') {
-			if (k < max) {
-				f[k].s = s + start;
-				f[k].n = i - start;
-			}
-			k++;
-			start = i + 1;
-		} else if (c >= 0x80 || c == '"' || c == '\0')
-			o = 1;
-	}
-	if (k < max) {
-		f[k].s = s + start;
-		f[k].n = n - start;
-	}
-	*odd = o;
-	return k + 1;
-}
-
-static int
-parse_child(struct load *l, struct fld *f, ts_child *c)
-{
-	int bad = 0;
-
-	memset(c, 0, sizeof(*c));
-	bad |= f_id(l, &f[0], 1, "id", c->id);
-	bad |= f_date(l, &f[1], 2, "birth_date", 0, &c->birth);
-	bad |= f_code(l, &f[2], 3, "sex", sex_names, &c->sex);
-	bad |= f_code(l, &f[3], 4, "ethnic_minority", bool_names, &c->eth);
-	bad |= f_code(l, &f[4], 5, "disability", bool_names, &c->dis);
-	bad |= f_date(l, &f[5], 6, "birth_registered", 1, &c->birth_reg);
-	bad |= f_code(l, &f[6], 7, "health_insurance", bool_names, &c->hi);
-	bad |= f_code(l, &f[7], 8, "immunisation", imm_names, &c->imm);
-	bad |= f_date(l, &f[8], 9, "measured_on", 1, &c->measured);
-	if (c->measured == TS_DATE_NONE && !bad) {
-		int k;
-		for (k = 9; k <= 11; k++)
-			if (f[k].n != 0) {
-				lerr(l, k + 1, "%s: must be empty when measured_on is empty",
-				    k == 9 ? "underweight" : k == 10 ? "stunted" : "obese");
-				bad = 1;
-			}
-	} else if (!bad) {
-		bad |= f_code(l, &f[9], 10, "underweight", bool_names, &c->uw);
-		bad |= f_code(l, &f[10], 11, "stunted", bool_names, &c->st);
-		bad |= f_code(l, &f[11], 12, "obese", bool_names, &c->ob);
-	}
-	bad |= f_code(l, &f[12], 13, "school", school_names, &c->school);
-	bad |= f_code(l, &f[13], 14, "special", special_names, &c->special);
-	bad |= f_code(l, &f[14], 15, "special_support", bool_names, &c->special_support);
-	bad |= f_date(l, &f[15], 16, "death_date", 1, &c->death);
-	if (bad)
-		return -1;
-	if (c->birth_reg != TS_DATE_NONE && c->birth_reg < c->birth)
-		lerr(l, 6, "birth_registered is before birth_date"), bad = 1;
-	if (c->measured != TS_DATE_NONE && c->measured < c->birth)
-		lerr(l, 9, "measured_on is before birth_date"), bad = 1;
-	if (c->death != TS_DATE_NONE && c->death < c->birth)
-		lerr(l, 16, "death_date is before birth_date"), bad = 1;
-	if (c->special == 0 && c->special_support)
-		lerr(l, 15, "special_support is 1 but special is none"), bad = 1;
-	return bad ? -1 : 0;
-}
-
-static int
-parse_case(struct load *l, struct fld *f, ts_case *c)
-{
-	int bad = 0;
-
-	memset(c, 0, sizeof(*c));
-	bad |= f_id(l, &f[0], 1, "id", c->id);
-	bad |= f_id(l, &f[1], 2, "child_id", c->child);
-	bad |= f_code(l, &f[2], 3, "kind", kind_names, &c->kind);
-	bad |= f_date(l, &f[3], 4, "occurred", 0, &c->occurred);
-	bad |= f_date(l, &f[4], 5, "detected", 0, &c->detected);
-	bad |= f_code(l, &f[5], 6, "intervention", bool_names, &c->intervention);
-	bad |= f_code(l, &f[6], 7, "support", bool_names, &c->support);
-	bad |= f_code(l, &f[7], 8, "died", bool_names, &c->died);
-	if (bad)
-		return -1;
-	if (c->detected < c->occurred)
-		lerr(l, 5, "detected is before occurred"), bad = 1;
-	return bad ? -1 : 0;
 }
 
 static int
@@ -660,7 +383,6 @@ recs_add(struct recs *rs, const void *rec)
 	return 0;
 }
 
-/* Write the good rows in id order; refusals go to l->late. */
 /* Write the good rows in id order (sorted first unless they are);
  * refusals go to l->late. */
 static int
@@ -710,24 +432,12 @@ recs_write(struct load *l, MDB_txn *txn, MDB_dbi dbi, int mode, uint64_t ver,
 		}
 		if (rc != REF_DUP && rc != REF_ALREADY && rc != REF_UNKNOWN)
 			goto out;
-		l->res->nerr++;
-		if (l->nlate == l->caplate) {
-			size_t cap = l->caplate ? l->caplate * 2 : 64;
-			struct late *nl = reallocarray(l->late, cap, sizeof(*nl));
-			if (nl == NULL) {
-				rc = TS_ENOMEM;
+		{
+			struct stored_hdr h;
+			memcpy(&h, rec, sizeof(h));
+			if ((rc = late_add(l, h.line, first, rc, rec_id(rec))) != 0)
 				goto out;
-			}
-			l->late = nl;
-			l->caplate = cap;
 		}
-		struct stored_hdr h;
-		memcpy(&h, rec, sizeof(h));
-		l->late[l->nlate].line = h.line;
-		l->late[l->nlate].first = first;
-		l->late[l->nlate].why = rc;
-		l->late[l->nlate].id = rec_id(rec);
-		l->nlate++;
 		rc = 0;
 	}
 out:
@@ -749,12 +459,13 @@ ts_register_load_csv(ts_register *r, int kind, int mode, int skip_bad,
     const char *file, const char *buf, size_t len, ts_reg_result *res)
 {
 	struct load l;
+	ts_register_csv x;
 	struct recs rs = { NULL, 0, 0, 0, 0 };
 	MDB_txn *txn = NULL;
-	const char *p = buf, *end = buf + len;
+	const char *unknown;
 	uint64_t ver;
-	int nf, rc, odd, header = 0;
-	struct fld f[CHILD_NF + 1];
+	size_t i;
+	int rc;
 
 	memset(res, 0, sizeof(*res));
 	memset(&l, 0, sizeof(l));
@@ -762,110 +473,49 @@ ts_register_load_csv(ts_register *r, int kind, int mode, int skip_bad,
 	l.file = file;
 	if (r->rdonly)
 		return TS_EINVAL;
-	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
-		p += 3;
-	if ((rc = mdb_txn_begin(r->env, NULL, 0, &txn)) != 0)
+	/* 1. Every row checked on its own, in file order. */
+	if ((rc = ts_register_csv_parse(&x, kind, file, buf, len)) != 0) {
+		ts_register_csv_free(&x);
+		return rc;
+	}
+	res->kind = x.kind;
+	res->rows = x.rows;
+	res->nerr = x.nerr;
+	unknown = x.kind == TS_REG_CASES ? "" :
+	    " (use 'tierctl register import' to add it)";
+	if (x.kind == TS_REG_AUTO) {            /* no header: nothing to do */
+		errors_finish(&l, &x, unknown);
+		ts_register_csv_free(&x);
+		return 0;
+	}
+	if ((rc = mdb_txn_begin(r->env, NULL, 0, &txn)) != 0) {
+		ts_register_csv_free(&x);
 		return mdb_err(rc, NULL, 0, "txn");
+	}
 	if ((rc = meta_version(txn, r->meta, &ver)) != 0)
 		goto lmdb;
 	ver++;
-	/* 1. Every row checked, in file order; the good ones kept. */
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-		const char *s = p;
-		size_t ok;
-
-		p = nl != NULL ? nl + 1 : end;
-		l.line++;
-		l.row_bad = 0;
-		if (n > 0 && s[n - 1] == '\r')
-			n--;
-		if (!header) {
-			header = 1;
-			if (n == strlen(CHILD_HEADER) && memcmp(s, CHILD_HEADER, n) == 0 &&
-			    kind != TS_REG_CASES)
-				res->kind = TS_REG_CHILDREN;
-			else if (n == strlen(CASE_HEADER) && memcmp(s, CASE_HEADER, n) == 0 &&
-			    kind != TS_REG_CHILDREN)
-				res->kind = TS_REG_CASES;
-			else {
-				lerr(&l, 1, "missing or wrong header: want '%s'",
-				    kind == TS_REG_CASES ? CASE_HEADER : kind ==
-				    TS_REG_CHILDREN ? CHILD_HEADER : CHILD_HEADER
-				    "' (children) or '" CASE_HEADER "' (cases)");
-				goto done;
-			}
-			rs.len = res->kind == TS_REG_CHILDREN ? sizeof(struct stored_child) :
-			    sizeof(struct stored_case);
-			continue;
-		}
-		if (n == 0 && p == end)
-			break;                  /* final newline */
-		res->rows++;
-		if (n == 0) {
-			lerr(&l, 1, "empty line");
-			continue;
-		}
-		nf = split(s, n, f, CHILD_NF + 1, &odd);
-		if (odd) {
-			/* The checks a plain ASCII line cannot fail, in this order. */
-			if (memchr(s, '\0', n) != NULL) {
-				lerr(&l, 1, "NUL byte in line");
-				continue;
-			}
-			if ((ok = utf8_ok_len(s, n)) < n) {
-				int col = 1, k;
-				for (k = 0; k < nf && k <= CHILD_NF; k++)
-					if ((size_t)(f[k].s - s) <= ok)
-						col = k + 1;
-				lerr(&l, col, "invalid UTF-8 encoding (byte 0x%02x at byte %zu "
-				    "of the line)", (unsigned char)s[ok], ok + 1);
-				continue;
-			}
-			if (memchr(s, '"', n) != NULL) {
-				lerr(&l, 1, "quotes are not allowed (no field contains a comma)");
-				continue;
-			}
-		}
-		if (res->kind == TS_REG_CHILDREN) {
+	/* 2. What needs the register: a case's child. */
+	rs.len = x.kind == TS_REG_CHILDREN ? sizeof(struct stored_child) :
+	    sizeof(struct stored_case);
+	for (i = 0; i < x.n; i++) {
+		if (x.kind == TS_REG_CHILDREN) {
 			struct stored_child sc;
-			if (nf != CHILD_NF) {
-				if (nf < CHILD_NF)
-					lerr(&l, nf + 1, "missing field: %d fields, want %d",
-					    nf, CHILD_NF);
-				else
-					lerr(&l, CHILD_NF + 1, "too many fields: %d, want %d",
-					    nf, CHILD_NF);
-				continue;
-			}
-			if (parse_child(&l, f, &sc.c) != 0)
-				continue;
+			memset(&sc, 0, sizeof(sc));
 			sc.ver = ver;
-			sc.line = l.line;
-			sc.pad_ = 0;
+			sc.line = x.lines[i];
+			sc.c = x.children[i];
 			if ((rc = recs_add(&rs, &sc)) != 0)
 				goto fail;
 		} else {
 			struct stored_case sc;
-			MDB_val d, ck;
-			if (nf != CASE_NF) {
-				if (nf < CASE_NF)
-					lerr(&l, nf + 1, "missing field: %d fields, want %d",
-					    nf, CASE_NF);
-				else
-					lerr(&l, CASE_NF + 1, "too many fields: %d, want %d",
-					    nf, CASE_NF);
-				continue;
-			}
-			if (parse_case(&l, f, &sc.c) != 0)
-				continue;
-			ck.mv_size = f[1].n;
-			ck.mv_data = sc.c.child;
+			const ts_case *c = &x.cases[i];
+			MDB_val d, ck = { strlen(c->child), (void *)c->child };
 			rc = mdb_get(txn, r->children, &ck, &d);
 			if (rc == MDB_NOTFOUND) {
-				lerr(&l, 2, "child_id '%s': unknown code, no such child in "
-				    "the register (import the children first)", sc.c.child);
+				if ((rc = late_add(&l, x.lines[i], 0, REF_NOCHILD,
+				    c->child)) != 0)
+					goto fail;
 				continue;
 			}
 			if (rc != 0)
@@ -873,46 +523,45 @@ ts_register_load_csv(ts_register *r, int kind, int mode, int skip_bad,
 			if (d.mv_size == sizeof(struct stored_child)) {
 				struct stored_child chv;
 				memcpy(&chv, d.mv_data, sizeof(chv));
-				if (sc.c.occurred < chv.c.birth) {
-					lerr(&l, 4, "occurred is before the child's birth_date");
+				if (c->occurred < chv.c.birth) {
+					if ((rc = late_add(&l, x.lines[i], 0, REF_BIRTH,
+					    c->id)) != 0)
+						goto fail;
 					continue;
 				}
 			}
+			memset(&sc, 0, sizeof(sc));
 			sc.ver = ver;
-			sc.line = l.line;
-			sc.pad_ = 0;
+			sc.line = x.lines[i];
+			sc.c = *c;
 			if ((rc = recs_add(&rs, &sc)) != 0)
 				goto fail;
 		}
 	}
-	if (!header) {
-		l.line = 1;
-		lerr(&l, 0, "empty file (no header)");
-	}
-	else if (res->rows == 0)
-		lerr(&l, 0, "no data rows");
-	/* 2. The good rows written in id order, also when a bad row will
+	/* 3. The good rows written in id order, also when a bad row will
 	 * make us abort: their duplicates and unknown ids are reported too. */
 	if (rs.n > 0) {
-		rc = recs_write(&l, txn, res->kind == TS_REG_CHILDREN ? r->children :
+		rc = recs_write(&l, txn, x.kind == TS_REG_CHILDREN ? r->children :
 		    r->cases, mode, ver, &rs);
 		if (rc == TS_ENOMEM)
 			goto fail;
 		if (rc != 0)
 			goto lmdb;
 	}
-done:
-	errors_finish(&l, res->kind == TS_REG_CASES ? "" :
-	    " (use 'tierctl register import' to add it)");
+	errors_finish(&l, &x, unknown);
+	free(rs.buf);
+	ts_register_csv_free(&x);
 	if ((res->nerr > 0 && !skip_bad) || res->stored == 0) {
 		mdb_txn_abort(txn);
 		res->stored = 0;
-		free(rs.buf);
 		return 0;
 	}
-	free(rs.buf);
-	if ((rc = meta_put_version(txn, r->meta, ver)) != 0)
-		goto lmdb;
+	if ((rc = meta_put_version(txn, r->meta, ver)) != 0) {
+		rc = mdb_err(rc, NULL, 0, "write");
+		mdb_txn_abort(txn);
+		res->stored = 0;
+		return rc;
+	}
 	if ((rc = mdb_txn_commit(txn)) != 0) {
 		res->stored = 0;
 		return mdb_err(rc, NULL, 0, "commit");
@@ -921,9 +570,9 @@ done:
 lmdb:
 	rc = mdb_err(rc, NULL, 0, "write");
 fail:
-	errors_finish(&l, res->kind == TS_REG_CASES ? "" :
-	    " (use 'tierctl register import' to add it)");
+	errors_finish(&l, &x, unknown);
 	free(rs.buf);
+	ts_register_csv_free(&x);
 	mdb_txn_abort(txn);
 	res->stored = 0;
 	return rc;

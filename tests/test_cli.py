@@ -14,7 +14,12 @@ Proves:
   count, duplicate key) names FILE:LINE:COL of the fault and stores
   nothing at all, not even the good rows (daemon running);
 - a good import lands: its values show in the report;
-- `status` and `report` work, from the store, with the daemon stopped.
+- `status` and `report` work, from the store, with the daemon stopped;
+- every command that talks to the daemon (put, import, compute, keys
+  reload) fails with the daemon stopped, naming the control socket
+  (ipc://DIR/control.sock), and stores nothing; a stale socket file with
+  no daemon behind it gives the same message after the 3 s connect
+  timeout, not a hang.
 """
 
 import os
@@ -184,12 +189,50 @@ def daemon_stopped():
             % p.stderr.strip()[:160])
 
 
+def control_socket_errors():
+    """One client (tools/tierctl/ctlclient.c) for every control request:
+    each names the socket it found no daemon on."""
+    import socket
+    import time
+    d = tree.d(COMMUNE)
+    sock = os.path.join(os.path.realpath(d), "control.sock")
+    csv = os.path.join(scratch, "more.csv")
+    with open(csv, "w") as f:
+        f.write(HEADER + "2025,14,,99,0\n")
+    for args in (("put", "2025", "9", "1", "2"), ("import", csv), ("compute", "2025"),
+                 ("keys", "reload")):
+        p = tierctl_raw(d, *args)
+        msg = p.stderr.strip()
+        R.check(p.returncode != 0 and ("ipc://%s" % sock) in msg and "is it running?" in msg
+                and "no socket file" in msg,
+                "%s with the daemon stopped names ipc://.../control.sock: %r" % (" ".join(args), msg[:200]))
+    R.eq(tree.values(COMMUNE, "2025"), GOOD, "nothing stored by the refused requests")
+    # A socket file left behind (kill -9) with nothing listening.
+    if os.path.exists(sock):
+        os.unlink(sock)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.bind(sock)
+        t0 = time.monotonic()
+        p = tierctl_raw(d, "put", "2025", "9", "1", "2")
+        took = time.monotonic() - t0
+        msg = p.stderr.strip()
+        R.check(p.returncode != 0 and ("ipc://%s" % sock) in msg and "could not connect within 3 s" in msg,
+                "put to a stale control.sock names it and says it could not connect: %r" % msg[:200])
+        R.check(took < 15, "and gives up after the connect timeout (%.1f s)" % took)
+    finally:
+        s.close()
+        os.unlink(sock)
+    R.eq(tree.values(COMMUNE, "2025"), GOOD, "nothing stored by the put to the stale socket")
+
+
 if R.run(init):
     if R.run(setup_tree):
         R.run(bad_put)
         R.run(bad_import)
         if R.run(good_import):
-            R.run(daemon_stopped)
+            if R.run(daemon_stopped):
+                R.run(control_socket_errors)
 if scratch:
     import shutil
     shutil.rmtree(scratch, ignore_errors=True)

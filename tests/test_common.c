@@ -1,9 +1,12 @@
 /*
  * Unit tests for proto/common.c: error text, buffers, clocks, hex,
- * identifier validators; and proto/period.c: periods, their days and
- * ends, Viet Nam time (UTC+7), deadlines.
+ * identifier validators; proto/period.c: periods, their days and
+ * ends, Viet Nam time (UTC+7), deadlines; and common/util.c: whole-file
+ * reader, TSV lines and fields, UTF-8, XML escaping.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,7 @@
 #include "tap.h"
 #include "tiersync/common.h"
 #include "tiersync/period.h"
+#include "tiersync/util.h"
 
 static void
 test_strerror(void)
@@ -374,6 +378,231 @@ test_period_deadlines(void)
 	    "NULL period, bad MMDD, negative or huge day counts, NULL output refused");
 }
 
+/* ---- common/util.c ----------------------------------------------- */
+
+static void
+write_file(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	CHECK(f != NULL && fwrite(p, 1, n, f) == n && fclose(f) == 0,
+	    "write fixture %s", path);
+}
+
+static void
+test_file_read(void)
+{
+	char dir[] = "/tmp/ts-test-common-XXXXXX", path[128], want[256],
+	    err[256], big[70000];
+	char *buf = (char *)1;
+	size_t len = 99;
+	int rc;
+
+	if (mkdtemp(dir) == NULL) {
+		CHECK(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	/* empty file */
+	snprintf(path, sizeof(path), "%s/empty", dir);
+	write_file(path, "", 0);
+	rc = ts_file_read(path, 16, &buf, &len, err, sizeof(err));
+	CHECK(rc == 0 && len == 0 && buf != NULL && buf[0] == '\0',
+	    "empty file: 0 bytes, NUL-terminated");
+	free(buf);
+
+	/* contents kept byte for byte, NULs included, NUL after them */
+	snprintf(path, sizeof(path), "%s/bytes", dir);
+	write_file(path, "a\0b\n", 4);
+	rc = ts_file_read(path, 4, &buf, &len, err, sizeof(err));
+	CHECK(rc == 0 && len == 4 && memcmp(buf, "a\0b\n", 5) == 0,
+	    "a file of exactly the limit is read whole, NUL after it");
+	free(buf);
+
+	/* over the limit: refused, the limit named */
+	err[0] = '\0';
+	buf = (char *)1;
+	rc = ts_file_read(path, 3, &buf, &len, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s: file too large (over 3 bytes)", path);
+	CHECK(rc == TS_ELIMIT && buf == NULL && len == 0 &&
+	    strcmp(err, want) == 0, "one byte over the limit refused: '%s'", err);
+	memset(big, 'x', sizeof(big));
+	snprintf(path, sizeof(path), "%s/big", dir);
+	write_file(path, big, sizeof(big));
+	rc = ts_file_read(path, (size_t)1 << 20, &buf, &len, err, sizeof(err));
+	CHECK(rc == 0 && len == sizeof(big) && memcmp(buf, big, len) == 0 &&
+	    buf[len] == '\0', "70,000 bytes read whole");
+	free(buf);
+	rc = ts_file_read(path, 65536, &buf, &len, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s: file too large (over 65536 bytes)",
+	    path);
+	CHECK(rc == TS_ELIMIT && buf == NULL && strcmp(err, want) == 0,
+	    "70,000 bytes over a 64 KiB limit refused: '%s'", err);
+	/* a file whose size stat does not tell (grows while read) */
+	rc = ts_file_read("/proc/self/maps", (size_t)16 << 20, &buf, &len, err,
+	    sizeof(err));
+	CHECK(rc == 0 && len > 0 && strlen(buf) == len,
+	    "/proc/self/maps (st_size 0) read whole: %zu bytes", len);
+	free(buf);
+	rc = ts_file_read("/proc/self/maps", 10, &buf, &len, err, sizeof(err));
+	CHECK(rc == TS_ELIMIT && buf == NULL &&
+	    strstr(err, "file too large (over 10 bytes)") != NULL,
+	    "... and refused over a limit it only finds reading: '%s'", err);
+	rc = ts_file_read(path, (size_t)2 << 20, &buf, &len, NULL, 0);
+	CHECK(rc == 0 && len == sizeof(big), "err may be NULL");
+	free(buf);
+	rc = ts_file_read(path, (size_t)3 << 10, &buf, &len, err, sizeof(err));
+	CHECK(rc == TS_ELIMIT && strstr(err, "(over 3072 bytes)") != NULL,
+	    "limit in bytes when not whole MiB: '%s'", err);
+	rc = ts_file_read(path, (size_t)2 << 30, &buf, &len, err, sizeof(err));
+	CHECK(rc == 0, "a GiB limit reads fine");
+	free(buf);
+
+	/* missing file and a directory: TS_ESYS, errno kept, named */
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	errno = 0;
+	rc = ts_file_read(path, 16, &buf, &len, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s: %s", path, strerror(ENOENT));
+	CHECK(rc == TS_ESYS && errno == ENOENT && buf == NULL &&
+	    strcmp(err, want) == 0, "missing file: errno ENOENT, '%s'", err);
+	errno = 0;
+	rc = ts_file_read(dir, 16, &buf, &len, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s: %s", dir, strerror(EISDIR));
+	CHECK(rc == TS_ESYS && errno == EISDIR && buf == NULL &&
+	    strcmp(err, want) == 0, "a directory: errno EISDIR, '%s'", err);
+	CHECK(ts_file_read(NULL, 16, &buf, &len, err, sizeof(err)) == TS_EINVAL,
+	    "NULL path is TS_EINVAL");
+
+	snprintf(path, sizeof(path), "%s/empty", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/bytes", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/big", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+test_lines(void)
+{
+	static const char text[] = "\xef\xbb\xbf" "a\tb\r\n# c\n\n  \t\nlast";
+	ts_lines l;
+	const char *s, *why;
+	size_t n;
+
+	ts_lines_init(&l, text, sizeof(text) - 1);
+	CHECK(ts_lines_next(&l, &s, &n, &why) == 1 && l.line == 1 && n == 3 &&
+	    memcmp(s, "a\tb", 3) == 0, "line 1: BOM and CRLF stripped");
+	CHECK(ts_lines_next(&l, &s, &n, &why) == 1 && l.line == 2 &&
+	    ts_line_skip(s, n), "line 2: a comment, to skip");
+	CHECK(ts_lines_next(&l, &s, &n, &why) == 1 && n == 0 &&
+	    ts_line_skip(s, n), "line 3: empty, to skip");
+	CHECK(ts_lines_next(&l, &s, &n, &why) == 1 && ts_line_skip(s, n),
+	    "line 4: blanks only, to skip");
+	CHECK(ts_lines_next(&l, &s, &n, &why) == 1 && l.line == 5 && n == 4 &&
+	    memcmp(s, "last", 4) == 0 && !ts_line_skip(s, n),
+	    "line 5: without a final newline");
+	CHECK(ts_lines_next(&l, &s, &n, &why) == 0, "then the end");
+
+	ts_lines_init(&l, "ok\nx\ry\n", 7);
+	CHECK(ts_lines_next(&l, &s, &n, &why) == 1, "line before a bad one");
+	CHECK(ts_lines_next(&l, &s, &n, &why) == TS_EPARSE && l.line == 2 &&
+	    strcmp(why, "carriage return inside line") == 0,
+	    "CR inside line 2 refused, line named");
+	ts_lines_init(&l, "a\0b", 3);
+	CHECK(ts_lines_next(&l, &s, &n, &why) == TS_EPARSE && l.line == 1 &&
+	    strcmp(why, "NUL byte in line") == 0, "NUL byte refused");
+	ts_lines_init(&l, "x\xef\xbb\xbf", 4);
+	CHECK(ts_lines_next(&l, &s, &n, &why) == 1 && n == 4,
+	    "a BOM later than the start of line 1 is data");
+	ts_lines_init(&l, NULL, 0);
+	CHECK(ts_lines_next(&l, &s, &n, &why) == 0, "no text: no lines");
+}
+
+static void
+test_tsv_split(void)
+{
+	ts_field f[3];
+
+	CHECK(ts_tsv_split("", 0, f, 3) == 1 && f[0].len == 0,
+	    "empty line: one empty field");
+	CHECK(ts_tsv_split("a\tbc\t", 5, f, 3) == 3 && f[0].len == 1 &&
+	    f[1].len == 2 && memcmp(f[1].p, "bc", 2) == 0 && f[2].len == 0,
+	    "a trailing TAB ends an empty last field");
+	CHECK(ts_tsv_split("1\t2\t3\t4\t5", 9, f, 3) == 5 && f[2].len == 1 &&
+	    f[2].p[0] == '3', "more fields than room: counted, first 3 kept");
+	CHECK(ts_tsv_split("a,b c", 5, f, 3) == 1 && f[0].len == 5,
+	    "only TAB separates");
+}
+
+static void
+test_utf8(void)
+{
+	static const struct { const char *s; size_t n, seq; const char *what; }
+	    seq[] = {
+		{ "A", 1, 1, "ASCII" },
+		{ "\xc3\xa3", 2, 2, "U+00E3 (2 bytes)" },
+		{ "\xe1\xbb\x99", 3, 3, "U+1ED9 (3 bytes)" },
+		{ "\xf0\x9f\x98\x80", 4, 4, "U+1F600 (4 bytes)" },
+		{ "\xf4\x8f\xbf\xbf", 4, 4, "U+10FFFF, the last" },
+		{ "\xef\xbf\xbd", 3, 3, "U+FFFD" },
+		{ "\xc0\xaf", 2, 0, "overlong '/' (2 bytes)" },
+		{ "\xc1\xbf", 2, 0, "overlong U+007F" },
+		{ "\xe0\x80\xaf", 3, 0, "overlong '/' (3 bytes)" },
+		{ "\xe0\x9f\xbf", 3, 0, "overlong U+07FF" },
+		{ "\xf0\x80\x80\xaf", 4, 0, "overlong '/' (4 bytes)" },
+		{ "\xf0\x8f\xbf\xbf", 4, 0, "overlong U+FFFF" },
+		{ "\xed\xa0\x80", 3, 0, "surrogate U+D800" },
+		{ "\xed\xbf\xbf", 3, 0, "surrogate U+DFFF" },
+		{ "\xf4\x90\x80\x80", 4, 0, "U+110000, above the last" },
+		{ "\xf5\x80\x80\x80", 4, 0, "lead byte 0xf5" },
+		{ "\xff", 1, 0, "byte 0xff" },
+		{ "\x80", 1, 0, "lone continuation byte" },
+		{ "\xe1\xbb", 2, 0, "truncated 3-byte sequence" },
+		{ "\xe1\x41\x99", 3, 0, "ASCII where a continuation should be" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(seq) / sizeof(seq[0]); i++)
+		CHECK(ts_utf8_seq((const uint8_t *)seq[i].s, seq[i].n) ==
+		    seq[i].seq, "utf8_seq %s: %zu", seq[i].what, seq[i].seq);
+	CHECK(ts_utf8_seq((const uint8_t *)"A", 0) == 0, "nothing is no sequence");
+	CHECK(ts_utf8_prefix("X\xc3\xa3 M\xe1\xbb\x99t", 9) == 9,
+	    "valid text: prefix is all of it");
+	CHECK(ts_utf8_prefix("ab\xed\xa0\x80" "cd", 7) == 2,
+	    "prefix stops at a surrogate");
+	CHECK(ts_utf8_prefix("ab\xc3", 3) == 2, "prefix stops at a cut sequence");
+	CHECK(ts_utf8_text("X\xc3\xa3 M\xe1\xbb\x99t", 9), "text: 'Xã Một'");
+	CHECK(ts_utf8_text("", 0), "text: empty");
+	CHECK(ts_utf8_text("\xc2\xa0", 2), "text: U+00A0 (no control)");
+	CHECK(!ts_utf8_text("a\x01", 2), "text: C0 control refused");
+	CHECK(!ts_utf8_text("a\tb", 3), "text: TAB refused");
+	CHECK(!ts_utf8_text("\x7f", 1), "text: DEL refused");
+	CHECK(!ts_utf8_text("\xc2\x85", 2), "text: C1 control U+0085 refused");
+	CHECK(!ts_utf8_text("a\0b", 3), "text: NUL refused");
+	CHECK(!ts_utf8_text("\xe0\x80\xaf", 3), "text: overlong refused");
+	CHECK(!ts_utf8_text("\xed\xb0\x80", 3), "text: surrogate refused");
+}
+
+static void
+test_xml_escape(void)
+{
+	char *out = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&out, &n);
+
+	if (f == NULL) {
+		CHECK(0, "open_memstream: %s", strerror(errno));
+		return;
+	}
+	ts_xml_escape(f, "<a href=\"x\">Tom & Jerry's</a> X\xc3\xa3");
+	ts_xml_escape(f, "");
+	CHECK(fclose(f) == 0, "memstream closes");
+	CHECK(out != NULL && strcmp(out, "&lt;a href=&quot;x&quot;&gt;Tom &amp; "
+	    "Jerry&#39;s&lt;/a&gt; X\xc3\xa3") == 0,
+	    "< > & \" ' escaped, UTF-8 kept: %s", out ? out : "(null)");
+	free(out);
+}
+
 int
 main(void)
 {
@@ -387,5 +616,10 @@ main(void)
 	test_period_days();
 	test_period_vn_time();
 	test_period_deadlines();
+	test_file_read();
+	test_lines();
+	test_tsv_split();
+	test_utf8();
+	test_xml_escape();
 	return ts_test_done();
 }

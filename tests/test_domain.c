@@ -13,6 +13,7 @@
 
 #include "tap.h"
 #include "tiersync/domain.h"
+#include "tiersync/register.h"
 
 static char srcdir[1024];
 
@@ -449,6 +450,103 @@ check_sums(const ts_value *v, size_t n)
 	CHECK(bad == 0, "every total equals the sum of each dimension's values");
 }
 
+/* The CSV parser alone (register_csv.c): no register, records out. */
+static void
+test_register_csv(void)
+{
+	ts_register_csv x;
+	char big[40000];
+	size_t o, i;
+	int rc, ordered;
+	static const char hdr[] =
+	    "id,birth_date,sex,ethnic_minority,disability,birth_registered,"
+	    "health_insurance,immunisation,measured_on,underweight,stunted,obese,"
+	    "school,special,special_support,death_date";
+
+	rc = ts_register_csv_parse(&x, TS_REG_AUTO, "ch.csv", CHILDREN,
+	    strlen(CHILDREN));
+	CHECK(rc == 0 && x.kind == TS_REG_CHILDREN && x.nerr == 0 && x.rows == 9 &&
+	    x.n == 9 && x.nshown == 0 && x.text.len == 0, "9 children parsed, no error");
+	CHECK(x.n == 9 && strcmp(x.children[0].id, "A") == 0 && x.lines[0] == 2 &&
+	    x.children[0].sex == 1 && x.children[0].eth == 1 &&
+	    x.children[0].imm == TS_IMM_FULL8 && x.children[0].uw == 1 &&
+	    x.children[0].birth == ts_period_from_civil(2025, 2, 1) &&
+	    x.children[0].birth_reg == ts_period_from_civil(2025, 2, 5) &&
+	    x.children[0].death == TS_DATE_NONE, "row 2 decoded field by field");
+	CHECK(x.n == 9 && x.children[3].special == 4 && x.children[3].special_support == 1 &&
+	    x.children[3].school == TS_SCH_NURSERY && x.lines[8] == 10,
+	    "row 5: disabled (d) = 4, supported, nursery; last row is line 10");
+	ts_register_csv_free(&x);
+	CHECK(x.children == NULL && x.n == 0 && x.text.buf == NULL, "free zeroes");
+
+	/* cases need no register here: child ids are only checked later */
+	rc = ts_register_csv_parse(&x, TS_REG_CASES, "cs.csv", CASES, strlen(CASES));
+	CHECK(rc == 0 && x.kind == TS_REG_CASES && x.nerr == 0 && x.n == 10 &&
+	    strcmp(x.cases[9].id, "K10") == 0 && strcmp(x.cases[9].child, "G") == 0 &&
+	    x.cases[9].kind == TS_CASE_EXPLOITATION &&
+	    x.cases[9].detected == ts_period_from_civil(2026, 1, 2),
+	    "10 cases parsed (CRLF), children not looked up");
+	ts_register_csv_free(&x);
+	rc = ts_register_csv_parse(&x, TS_REG_CHILDREN, "cs.csv", CASES, strlen(CASES));
+	CHECK(rc == 0 && x.kind == TS_REG_AUTO && x.nerr == 1 && x.n == 0 &&
+	    strncmp((char *)x.text.buf, "cs.csv:1:1: missing or wrong header: want 'id,"
+	    "birth_date,", 50) == 0, "children wanted, cases header: line 1 named");
+	ts_register_csv_free(&x);
+
+	/* errors name line and field; detected before occurred */
+	{
+		static const char t[] =
+		    "\xef\xbb\xbfid,child_id,kind,occurred,detected,intervention,support,died\n"
+		    "C1,A,injury,2025-05-05,2025-05-04,0,1,0\n"
+		    "\n"
+		    "C2,A,\"injury\",2025-05-05,2025-05-05,0,1,0\n"
+		    "C3,A,injury,2025-05-05,2025-05-05,0,1,2\n"
+		    "C4,A,inj\0ry,2025-05-05,2025-05-05,0,1,0\n"
+		    "C5,A,injury,2025-05-05,2025-05-05,0,1,0,9\n"
+		    "C6,A,injury,2025-05-05,2025-05-05,0,1,0";
+		static const char want[] =
+		    "x.csv:2:5: detected is before occurred\n"
+		    "x.csv:3:1: empty line\n"
+		    "x.csv:4:1: quotes are not allowed (no field contains a comma)\n"
+		    "x.csv:5:8: died '2': unknown code (want one of: 0, 1)\n"
+		    "x.csv:6:1: NUL byte in line\n"
+		    "x.csv:7:9: too many fields: 9, want 8\n";
+		rc = ts_register_csv_parse(&x, TS_REG_AUTO, "x.csv", t, sizeof(t) - 1);
+		CHECK(rc == 0 && x.nerr == 6 && x.rows == 7 && x.n == 1 &&
+		    strcmp(x.cases[0].id, "C6") == 0 && x.lines[0] == 8 &&
+		    x.text.len == strlen(want) && memcmp(x.text.buf, want, x.text.len) == 0,
+		    "six bad rows named by LINE:COL, the good last line (no newline, "
+		    "BOM before the header) kept (got: %.*s)", (int)x.text.len,
+		    (char *)x.text.buf);
+		CHECK(x.nshown == 6 && x.shown[3].line == 5 &&
+		    memcmp(x.text.buf + x.shown[3].off, "x.csv:5:8: died", 15) == 0,
+		    "shown[] points at each text with its line");
+		ts_register_csv_free(&x);
+	}
+
+	/* 60 bad rows: all counted, the first 50 kept, in line order */
+	o = (size_t)snprintf(big, sizeof(big), "%s\n", hdr);
+	for (i = 0; i < 60; i++)
+		o += (size_t)snprintf(big + o, sizeof(big) - o,
+		    "R%zu,2025-02-30,f,1,0,,1,none,,,,,none,none,0,\n", i);
+	rc = ts_register_csv_parse(&x, TS_REG_AUTO, "m.csv", big, o);
+	for (ordered = 1, i = 1; i < x.nshown; i++)
+		ordered &= x.shown[i].line == x.shown[i - 1].line + 1;
+	CHECK(rc == 0 && x.nerr == 60 && x.nshown == TS_REG_MAX_ERRORS && ordered &&
+	    x.shown[0].line == 2 && x.n == 0,
+	    "60 errors counted, 50 texts kept from line 2 on");
+	ts_register_csv_free(&x);
+
+	rc = ts_register_csv_parse(&x, TS_REG_AUTO, "h.csv", hdr, strlen(hdr));
+	CHECK(rc == 0 && x.nerr == 1 && strcmp((char *)x.text.buf,
+	    "h.csv:1: no data rows\n") == 0, "header only: 'no data rows' at line 1");
+	ts_register_csv_free(&x);
+	rc = ts_register_csv_parse(&x, TS_REG_AUTO, "e.csv", "\xef\xbb\xbf", 3);
+	CHECK(rc == 0 && x.nerr == 1 && x.kind == TS_REG_AUTO && strcmp((char *)x.text.buf,
+	    "e.csv:1: empty file (no header)\n") == 0, "a BOM alone is an empty file");
+	ts_register_csv_free(&x);
+}
+
 static void
 test_register(void)
 {
@@ -483,6 +581,47 @@ test_register(void)
 	CHECK(rc == 0 && res.nerr == 0 && res.stored == 10 && res.kind == TS_REG_CASES,
 	    "10 cases imported (CRLF)");
 	ts_reg_result_free(&res);
+
+	/* What needs the register, merged in line order with the parser's
+	 * errors: unknown child (2), bad date (3, the parser), a case
+	 * before the child's birth (4), an id already held (5). */
+	{
+		static const char mixed[] =
+		    "id,child_id,kind,occurred,detected,intervention,support,died\n"
+		    "Z1,NOPE,injury,2025-05-05,2025-05-05,0,1,0\n"
+		    "Z2,F,injury,2025-13-05,2025-13-05,0,1,0\n"
+		    "Z3,F,injury,2015-01-01,2015-01-01,0,1,0\n"
+		    "K1,F,injury,2025-05-05,2025-05-05,0,1,0\n"
+		    "Z4,F,injury,2025-05-05,2025-05-05,0,1,0\n";
+		static const char want[] =
+		    "m.csv:2:2: child_id 'NOPE': unknown code, no such child in the "
+		    "register (import the children first)\n"
+		    "m.csv:3:4: occurred '2025-13-05': not a real date (want YYYY-MM-DD, "
+		    "year 1900-2999)\n"
+		    "m.csv:3:5: detected '2025-13-05': not a real date (want YYYY-MM-DD, "
+		    "year 1900-2999)\n"
+		    "m.csv:4:4: occurred is before the child's birth_date\n"
+		    "m.csv:5:1: duplicate id 'K1': already in the register (use 'tierctl "
+		    "register correct' to change it)\n";
+		rc = ts_register_load_csv(r, TS_REG_AUTO, TS_REG_IMPORT, 0, "m.csv", mixed,
+		    strlen(mixed), &res);
+		(void)ts_register_counts(r, &cnt);
+		CHECK(rc == 0 && res.nerr == 5 && res.stored == 0 && res.rows == 5 &&
+		    cnt.cases == 10 && res.errors.len == strlen(want) &&
+		    memcmp(res.errors.buf, want, res.errors.len) == 0,
+		    "register checks and parser errors in line order, nothing stored "
+		    "(got: %.*s)", (int)res.errors.len, (char *)res.errors.buf);
+		ts_reg_result_free(&res);
+		rc = ts_register_load_csv(r, TS_REG_AUTO, TS_REG_IMPORT, 1, "m.csv", mixed,
+		    strlen(mixed), &res);
+		(void)ts_register_counts(r, &cnt);
+		CHECK(rc == 0 && res.nerr == 5 && res.stored == 1 && cnt.cases == 11,
+		    "--skip-bad stores only the good row Z4");
+		ts_reg_result_free(&res);
+		rc = ts_register_delete(r, TS_REG_CASES, (char *[]){ "Z4" }, 1, err,
+		    sizeof(err));
+		CHECK(rc == 0, "Z4 deleted again");
+	}
 
 	rc = ts_register_load_all(r, &ch, &nch, &cs, &ncs);
 	CHECK(rc == 0 && nch == 9 && ncs == 10, "records read back");
@@ -610,6 +749,7 @@ main(void)
 	test_plans();
 	test_plan_inheritance();
 	test_compute_ids();
+	test_register_csv();
 	test_register();
 	ts_catalogue_free(&cat);
 	return ts_test_done();

@@ -15,13 +15,9 @@
 
 #include "tiersync/identity.h"
 #include "tiersync/topology.h"
+#include "tiersync/util.h"
 
 #define KEYS_FILE_MAX	((size_t)64 << 20)
-
-struct field {
-	const char	*p;
-	size_t		 len;
-};
 
 /* A parsed key and the line it came from, for sorting and messages. */
 struct kref {
@@ -53,7 +49,7 @@ kerr(char *err, size_t errlen, const char *name, size_t line,
 
 /* Printable copy of a field for messages (see topology.c). */
 static const char *
-show(const struct field *f, char *buf, size_t bufsz)
+show(const ts_field *f, char *buf, size_t bufsz)
 {
 	size_t	i, o = 0;
 	unsigned char c;
@@ -120,21 +116,12 @@ static int
 key_line(const char *p, size_t len, ts_key *k, const char *name, size_t ln,
     char *err, size_t errlen)
 {
-	struct field fv[4];
+	ts_field fv[4];
 	char	 b[96], hex[2 * TS_SIGN_PK_LEN + 1];
-	size_t	 nf = 0, i, start = 0;
+	size_t	 nf, i;
 	uint64_t v;
 
-	for (i = 0; i <= len; i++) {
-		if (i == len || p[i] == '\t') {
-			if (nf < 4) {
-				fv[nf].p = p + start;
-				fv[nf].len = i - start;
-			}
-			nf++;
-			start = i + 1;
-		}
-	}
+	nf = ts_tsv_split(p, len, fv, 4);
 	if (nf != 3 && nf != 4)
 		return kerr(err, errlen, name, ln, "%zu fields, want 3 or 4 "
 		    "(code<TAB>sign_pk_hex<TAB>curve_pk_z85[<TAB>not_after])", nf);
@@ -267,7 +254,8 @@ ts_keys_parse(ts_keys **kp, const char *name, const char *text, size_t len,
 	ts_keys		*k = NULL;
 	ts_key		*tmp = NULL;
 	struct kref	*r = NULL;
-	const char	*p, *end, *nl;
+	ts_lines	 lr;
+	const char	*p, *why;
 	size_t		 ln = 0, llen, n = 0, cap = 0, i;
 	int		 rc;
 
@@ -281,29 +269,14 @@ ts_keys_parse(ts_keys **kp, const char *name, const char *text, size_t len,
 	if (name == NULL)
 		name = "keys";
 
-	for (p = text, end = text + len; p < end; p = nl + 1) {
-		ln++;
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		llen = (size_t)(nl - p);
-		if (ln == 1 && llen >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
-			p += 3;
-			llen -= 3;
-		}
-		/* CRLF as in topology files; a stray CR is an error. */
-		if (llen > 0 && p[llen - 1] == '\r')
-			llen--;
-		if (memchr(p, '\r', llen) != NULL) {
-			rc = kerr(err, errlen, name, ln, "carriage return inside line");
+	ts_lines_init(&lr, text, len);
+	while ((rc = ts_lines_next(&lr, &p, &llen, &why)) != 0) {
+		ln = lr.line;
+		if (rc < 0) {
+			rc = kerr(err, errlen, name, ln, "%s", why);
 			goto fail;
 		}
-		if (memchr(p, '\0', llen) != NULL) {
-			rc = kerr(err, errlen, name, ln, "NUL byte in line");
-			goto fail;
-		}
-		for (i = 0; i < llen && (p[i] == ' ' || p[i] == '\t'); i++)
-			;
-		if (i == llen || p[0] == '#')
+		if (ts_line_skip(p, llen))
 			continue;
 		if (n == cap) {
 			ts_key		*nk;
@@ -357,51 +330,19 @@ fail:
 int
 ts_keys_load(ts_keys **kp, const char *path, char *err, size_t errlen)
 {
-	FILE	*f;
-	char	*buf = NULL, *nb;
-	size_t	 len = 0, cap = 0, got;
+	char	*buf;
+	size_t	 len;
 	int	 rc;
 
 	if (kp == NULL || path == NULL)
 		return TS_EINVAL;
 	*kp = NULL;
-	if ((f = fopen(path, "rb")) == NULL)
-		goto syserr;
-	for (;;) {
-		if (cap - len < 4096) {
-			if (cap > KEYS_FILE_MAX) {
-				fclose(f);
-				free(buf);
-				if (err != NULL && errlen > 0)
-					snprintf(err, errlen, "%s: file too large",
-					    path);
-				return TS_ELIMIT;
-			}
-			cap = cap ? cap * 2 : 65536;
-			if ((nb = realloc(buf, cap)) == NULL) {
-				fclose(f);
-				free(buf);
-				return TS_ENOMEM;
-			}
-			buf = nb;
-		}
-		if ((got = fread(buf + len, 1, cap - len, f)) == 0)
-			break;
-		len += got;
-	}
-	if (ferror(f)) {
-		fclose(f);
-		free(buf);
-		goto syserr;
-	}
-	fclose(f);
+	if ((rc = ts_file_read(path, KEYS_FILE_MAX, &buf, &len, err,
+	    errlen)) != 0)
+		return rc;
 	rc = ts_keys_parse(kp, path, buf, len, err, errlen);
 	free(buf);
 	return rc;
-syserr:
-	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	return TS_ESYS;
 }
 
 static int

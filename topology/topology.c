@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "tiersync/topology.h"
+#include "tiersync/util.h"
 
 /* More units than this is not a country; refuse before allocating. */
 #define TOPO_UNITS_MAX	(1 << 24)
@@ -33,11 +34,6 @@ ts_level_name(int level)
 }
 
 /* ---- parser state ------------------------------------------------ */
-
-struct field {
-	const char	*p;
-	size_t		 len;
-};
 
 struct pstate {
 	const char	*name;		/* file name for messages */
@@ -76,7 +72,7 @@ perr(struct pstate *ps, size_t line, const char *fmt, ...)
  * goes to a terminal or a log, and the field may be garbage.
  */
 static const char *
-show_bytes(const struct field *f, char *buf, size_t bufsz, int ascii)
+show_bytes(const ts_field *f, char *buf, size_t bufsz, int ascii)
 {
 	size_t	i, o = 0;
 	unsigned char c;
@@ -98,92 +94,21 @@ show_bytes(const struct field *f, char *buf, size_t bufsz, int ascii)
 }
 
 static const char *
-show(const struct field *f, char *buf, size_t bufsz)
+show(const ts_field *f, char *buf, size_t bufsz)
 {
 	return show_bytes(f, buf, bufsz, 0);
 }
 
 static int
-feq(const struct field *f, const char *s)
+feq(const ts_field *f, const char *s)
 {
 	size_t	n = strlen(s);
 
 	return f->len == n && memcmp(f->p, s, n) == 0;
 }
 
-/* Only spaces and tabs: treated like an empty line. */
 static int
-blank(const char *p, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != ' ' && p[i] != '\t')
-			return 0;
-	return 1;
-}
-
-/* Split a line at tabs into at most max fields; returns the count
- * found, which may exceed max (the caller reports it). */
-static size_t
-split(const char *p, size_t len, struct field *fv, size_t max)
-{
-	size_t	n = 0, i, start = 0;
-
-	for (i = 0; i <= len; i++) {
-		if (i == len || p[i] == '\t') {
-			if (n < max) {
-				fv[n].p = p + start;
-				fv[n].len = i - start;
-			}
-			n++;
-			start = i + 1;
-		}
-	}
-	return n;
-}
-
-/* Strict UTF-8: no overlong forms, no surrogates, nothing above
- * U+10FFFF, and no C0/C1 control characters in a name. */
-static int
-valid_utf8_name(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t	i = 0, k, n;
-	uint32_t cp, min;
-
-	while (i < len) {
-		if (p[i] < 0x80) {
-			if (p[i] < 0x20 || p[i] == 0x7f)
-				return 0;
-			i++;
-			continue;
-		}
-		if ((p[i] & 0xe0) == 0xc0) {
-			n = 1; cp = p[i] & 0x1f; min = 0x80;
-		} else if ((p[i] & 0xf0) == 0xe0) {
-			n = 2; cp = p[i] & 0x0f; min = 0x800;
-		} else if ((p[i] & 0xf8) == 0xf0) {
-			n = 3; cp = p[i] & 0x07; min = 0x10000;
-		} else
-			return 0;
-		if (len - i <= n)
-			return 0;
-		for (k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-		    (cp >= 0x80 && cp < 0xa0))
-			return 0;
-		i += n + 1;
-	}
-	return 1;
-}
-
-static int
-valid_version(const struct field *f)
+valid_version(const ts_field *f)
 {
 	size_t	i;
 	char	c;
@@ -201,7 +126,7 @@ valid_version(const struct field *f)
 
 /* YYYY-MM-DD, a real calendar date, year 2000..2999 like periods. */
 static int
-valid_date(const struct field *f)
+valid_date(const ts_field *f)
 {
 	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	const char *s = f->p;
@@ -302,7 +227,7 @@ ts_topo_free(ts_topo **tp)
 /* ---- one unit line ----------------------------------------------- */
 
 static int
-unit_line(struct pstate *ps, size_t ln, struct field *fv, int *root,
+unit_line(struct pstate *ps, size_t ln, ts_field *fv, int *root,
     size_t *rootline)
 {
 	ts_topo	*t = ps->t;
@@ -336,7 +261,7 @@ unit_line(struct pstate *ps, size_t ln, struct field *fv, int *root,
 	if (fv[3].len > TS_NAME_MAX)
 		return perr(ps, ln, "unit '%.*s': name is %zu bytes, limit %d",
 		    (int)fv[0].len, fv[0].p, fv[3].len, TS_NAME_MAX);
-	if (!valid_utf8_name(fv[3].p, fv[3].len))
+	if (!ts_utf8_text(fv[3].p, fv[3].len))
 		return perr(ps, ln, "unit '%.*s': name is not valid UTF-8 "
 		    "or has a control character: '%s'", (int)fv[0].len,
 		    fv[0].p, show_bytes(&fv[3], b2, sizeof(b2), 1));
@@ -492,13 +417,14 @@ ts_topo_parse(ts_topo **tp, const char *name, const char *text, size_t len,
     char *err, size_t errlen)
 {
 	struct pstate	 ps;
-	struct field	 fv[4];
+	ts_field	 fv[4];
+	ts_lines	 lr;
 	ts_topo		*t;
-	const char	*p, *end, *nl;
+	const char	*p, *end, *nl, *why;
 	size_t		 ln = 0, nlines, llen, nf, vline = 0, eline = 0, hline = 0;
 	size_t		 rootline = 0, hcap;
 	char		 b1[64];
-	int		 rc, root = -1;
+	int		 rc, lrc, root = -1;
 
 	if (tp == NULL)
 		return TS_EINVAL;
@@ -536,31 +462,16 @@ ts_topo_parse(ts_topo **tp, const char *name, const char *text, size_t len,
 	}
 	memset(t->htab, 0xff, hcap * sizeof(*t->htab));	/* all -1 */
 
-	for (p = text, end = text + len; p < end; p = nl + 1) {
-		ln++;
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		llen = (size_t)(nl - p);
-		/* A UTF-8 byte order mark (Windows editors) is not data. */
-		if (ln == 1 && llen >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
-			p += 3;
-			llen -= 3;
-		}
-		/* CRLF files are accepted; any other CR is an error, since
-		 * it would otherwise end up inside a name or code. */
-		if (llen > 0 && p[llen - 1] == '\r')
-			llen--;
-		if (memchr(p, '\r', llen) != NULL) {
-			rc = perr(&ps, ln, "carriage return inside line");
+	ts_lines_init(&lr, text, len);
+	while ((lrc = ts_lines_next(&lr, &p, &llen, &why)) != 0) {
+		ln = lr.line;
+		if (lrc < 0) {
+			rc = perr(&ps, ln, "%s", why);
 			goto fail;
 		}
-		if (memchr(p, '\0', llen) != NULL) {
-			rc = perr(&ps, ln, "NUL byte in line");
-			goto fail;
-		}
-		if (llen == 0 || p[0] == '#' || blank(p, llen))
+		if (ts_line_skip(p, llen))
 			continue;
-		nf = split(p, llen, fv, 4);
+		nf = ts_tsv_split(p, llen, fv, 4);
 
 		if (p[0] == '!') {
 			size_t *seen;
@@ -664,54 +575,6 @@ fail:
 	return rc;
 }
 
-/* Read a whole file into memory, refusing more than max bytes. */
-static int
-slurp(const char *path, char **out, size_t *outlen, size_t max)
-{
-	FILE	*f;
-	char	*buf = NULL, *nb;
-	size_t	 len = 0, cap = 0, n;
-	int	 saved;
-
-	if ((f = fopen(path, "rb")) == NULL)
-		return TS_ESYS;
-	for (;;) {
-		if (cap - len < 65536) {
-			if (cap > max) {
-				free(buf);
-				fclose(f);
-				return TS_ELIMIT;
-			}
-			cap = cap ? cap * 2 : 262144;
-			if ((nb = realloc(buf, cap)) == NULL) {
-				free(buf);
-				fclose(f);
-				return TS_ENOMEM;
-			}
-			buf = nb;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f)) {
-		saved = errno;
-		free(buf);
-		fclose(f);
-		errno = saved;
-		return TS_ESYS;
-	}
-	fclose(f);
-	if (len > max) {
-		free(buf);
-		return TS_ELIMIT;
-	}
-	*out = buf;
-	*outlen = len;
-	return 0;
-}
-
 int
 ts_topo_load(ts_topo **tp, const char *path, char *err, size_t errlen)
 {
@@ -722,13 +585,9 @@ ts_topo_load(ts_topo **tp, const char *path, char *err, size_t errlen)
 	if (tp == NULL || path == NULL)
 		return TS_EINVAL;
 	*tp = NULL;
-	if ((rc = slurp(path, &buf, &len, TOPO_FILE_MAX)) != 0) {
-		if (err != NULL && errlen > 0)
-			snprintf(err, errlen, "%s: %s", path, rc == TS_ESYS ?
-			    strerror(errno) : rc == TS_ELIMIT ?
-			    "file too large" : ts_strerror(rc));
+	if ((rc = ts_file_read(path, TOPO_FILE_MAX, &buf, &len, err,
+	    errlen)) != 0)
 		return rc;
-	}
 	rc = ts_topo_parse(tp, path, buf, len, err, errlen);
 	free(buf);
 	return rc;

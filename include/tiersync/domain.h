@@ -7,17 +7,12 @@
  *   plans      targets per indicator and year set by a unit
  *              (domain/plans/NNN.tsv), inherited down the tree
  *              (ts_plans_target: the one rule of which is in force).
- *   register   the commune's records of children and cases, in a
- *              separate LMDB environment DIR/register/ that only tierctl
- *              opens.  The daemon never links the register code
- *              (library tiersync_register; a test checks tiersyncd's
- *              symbols), so no message type can carry a record.
- *   compute    numerator/denominator per period and indicator from the
- *              register, disaggregated; sent to the daemon as
- *              CTL_REPLACE.
  *
- * Parsers are strict: TS_EPARSE with "file:line: what" (catalogue,
- * plans) or "FILE:LINE:COL: what" lines (register CSV).
+ * The commune's register of records and the indicators computed from it
+ * are NOT here: they are in tiersync/register.h (library
+ * tiersync_register), which the daemon never includes nor links.
+ *
+ * Parsers are strict: TS_EPARSE with "file:line: what".
  */
 #ifndef TIERSYNC_DOMAIN_H
 #define TIERSYNC_DOMAIN_H
@@ -159,126 +154,6 @@ int  ts_plans_target(const ts_plans *ps, const ts_topo *topo, int unit,
 int  ts_target_met(const ts_target *t, uint64_t num, uint64_t den);
 const char *ts_op_text(int op);             /* "<", "<=", ">=", ">", "" */
 
-/* ------------------------------------------------------------------ */
-/* Register (library tiersync_register: tierctl and tests ONLY)         */
-/* ------------------------------------------------------------------ */
-
-#define TS_RID_MAX 32             /* record id: 1..32 of [0-9A-Za-z_-]   */
-#define TS_DATE_NONE INT32_MIN
-
-enum ts_reg_kind { TS_REG_AUTO = 0, TS_REG_CHILDREN = 1, TS_REG_CASES = 2 };
-
-enum ts_imm    { TS_IMM_NONE = 0, TS_IMM_PARTIAL, TS_IMM_FULL8, TS_IMM_FULL12,
-                 TS_IMM_FULL14 };
-enum ts_school { TS_SCH_NONE = 0, TS_SCH_NURSERY, TS_SCH_KINDERGARTEN,
-                 TS_SCH_PRIMARY, TS_SCH_LOWER_SECONDARY, TS_SCH_UPPER_SECONDARY,
-                 TS_SCH_SPECIAL };
-enum ts_case_kind { TS_CASE_VIOLENCE = 0, TS_CASE_ABUSE, TS_CASE_EXPLOITATION,
-                 TS_CASE_INJURY, TS_CASE_CHILD_MARRIAGE, TS_CASE_DISASTER };
-
-/* Fixed-size records, stored as they are (native byte order: the
- * register never leaves the machine).  Dates are days since 1970-01-01,
- * TS_DATE_NONE when absent. */
-typedef struct ts_child {
-	char     id[TS_RID_MAX + 1];
-	uint8_t  sex;              /* 0 m, 1 f                              */
-	uint8_t  eth, dis, hi;     /* ethnic minority, disability, HI card  */
-	uint8_t  imm;              /* enum ts_imm                           */
-	uint8_t  uw, st, ob;       /* underweight, stunted, obese (if measured) */
-	uint8_t  school;           /* enum ts_school                        */
-	uint8_t  special;          /* 0 none, 1..14 Law on Children art. 10 */
-	uint8_t  special_support;
-	uint8_t  pad_;
-	int32_t  birth, birth_reg, measured, death;
-} ts_child;
-
-typedef struct ts_case {
-	char     id[TS_RID_MAX + 1];
-	char     child[TS_RID_MAX + 1];
-	uint8_t  kind;             /* enum ts_case_kind                     */
-	uint8_t  intervention, support, died;
-	int32_t  occurred, detected;
-} ts_case;
-
-typedef struct ts_register ts_register;
-
-int  ts_register_open(ts_register **r, const char *dir, int rdonly,
-         char *err, size_t errlen);
-void ts_register_close(ts_register **r);
-
-#define TS_REG_IMPORT   0         /* new ids only                        */
-#define TS_REG_CORRECT  1         /* existing ids only: replaced          */
-#define TS_REG_MAX_ERRORS 50
-
-typedef struct ts_reg_result {
-	int      kind;             /* the kind found in the header          */
-	size_t   rows;             /* data rows read                        */
-	size_t   stored;           /* rows written (0 unless committed)     */
-	unsigned nerr;             /* errors found                          */
-	ts_buf   errors;           /* first 50 as "FILE:LINE:COL: what\n"   */
-} ts_reg_result;
-
-/*
- * Import (or correct) a register CSV (docs/REGISTER.md) held in buf.
- * kind TS_REG_AUTO takes the kind from the header.  With skip_bad 0
- * (the default in tierctl) any error refuses the whole file and nothing
- * is stored; with 1 the good rows are stored.  One LMDB txn per file.
- * Returns 0 (see res->nerr) or a TS_E* for trouble other than the data.
- * Always ts_reg_result_free(res).
- */
-int  ts_register_load_csv(ts_register *r, int kind, int mode, int skip_bad,
-         const char *file, const char *buf, size_t len, ts_reg_result *res);
-void ts_reg_result_free(ts_reg_result *res);
-
-/* Delete records by id (kind AUTO: the id must name exactly one record
- * of either kind).  A child with cases cannot be deleted.  All or
- * nothing; err names the first id at fault. */
-int  ts_register_delete(ts_register *r, int kind, char *const *ids, size_t n,
-         char *err, size_t errlen);
-
-typedef struct ts_reg_counts {
-	uint64_t children, cases;
-	uint64_t version;          /* bumped by every committed change      */
-} ts_reg_counts;
-int  ts_register_counts(ts_register *r, ts_reg_counts *c);
-
-/* Periods computed before (recomputed after every change). */
-int  ts_register_mark_period(ts_register *r, const char *period);
-int  ts_register_periods(ts_register *r, char (**periods)[TS_PERIOD_MAX + 1],
-         size_t *n);
-
-/* All records, sorted by id (one allocation each array). */
-int  ts_register_load_all(ts_register *r, ts_child **ch, size_t *nch,
-         ts_case **cs, size_t *ncs);
-
-/* ------------------------------------------------------------------ */
-/* Compute (library tiersync_register)                                  */
-/* ------------------------------------------------------------------ */
-
-typedef struct ts_compute_ind {
-	const char *id;
-	unsigned    dims;
-} ts_compute_ind;
-/* The indicators computed from the register (must be the catalogue's
- * source=register entries; a test checks). */
-const ts_compute_ind *ts_compute_indicators(size_t *n);
-/* The ids of the n entries of ci (e.g. ts_compute_indicators' list), in
- * order, as the indicator list of a CTL_REPLACE (ts_msg_ctl_replace):
- * one heap array of n pointers into ci's strings; free() the array, the
- * strings stay ci's.  Any n (no fixed cap).  Returns 0 (n 0: *ids NULL),
- * TS_EINVAL for ids NULL or ci NULL with n > 0, TS_ENOMEM; *ids is NULL
- * on error. */
-int  ts_compute_ids(const ts_compute_ind *ci, size_t n, const char ***ids);
-
-/* Values of period from the records: totals and disaggregations,
- * canonical order; *vals is one heap array (free()).  Totals equal the
- * sum of each dimension's values. */
-int  ts_compute_period(const ts_child *ch, size_t nch, const ts_case *cs,
-         size_t ncs, const char *period, ts_value **vals, size_t *n);
-
-/* Dates and periods: tiersync/period.h (ts_period_days, ...).  The old
- * name of ts_period_from_civil, only until domain/register.c (being
- * edited elsewhere, issue #12) calls the new one; do not use it. */
-#define ts_days_from_civil ts_period_from_civil
+/* Dates and periods: tiersync/period.h (ts_period_days, ...). */
 
 #endif

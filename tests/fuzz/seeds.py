@@ -147,4 +147,66 @@ CSV = {
 }
 for name, text in CSV.items():
     put("csv", name + ".csv", text)
+
+# ---- register_csv: the register examples of test_domain, a synthetic
+# commune (tools/genregister, excerpts) and every kind of bad row ----
+CH = ("id,birth_date,sex,ethnic_minority,disability,birth_registered,"
+      "health_insurance,immunisation,measured_on,underweight,stunted,obese,"
+      "school,special,special_support,death_date\n")
+CS = "id,child_id,kind,occurred,detected,intervention,support,died\n"
+REG = {
+    "children": CH +
+    "A,2025-02-01,f,1,0,2025-02-05,1,full8,2025-06-01,1,0,0,none,none,0,\n"
+    "B,2025-03-01,m,0,0,,0,none,,,,,none,none,0,2025-03-10\n"
+    "D,2022-05-05,f,1,1,2022-06-01,1,full12,2024-11-01,1,1,1,nursery,disabled,1,\n"
+    "H,2009-06-01,f,0,0,2009-07-01,1,full12,,,,,upper_secondary,none,0,\n"
+    "I,2021-02-02,m,1,0,2021-03-01,1,full14,,,,,special,migrant_refugee,0,2025-04-04\n",
+    "cases": CS +
+    "K1,F,injury,2025-05-05,2025-05-05,0,1,0\n"
+    "K4,F,abuse,2024-12-20,2025-01-05,1,1,0\n"
+    "K6,G,child_marriage,2025-09-09,2025-09-09,1,1,0\n"
+    "K8,E,disaster,2025-07-07,2025-07-07,1,1,0\n"
+    "K10,G_x-9,exploitation,2025-12-30,2026-01-02,1,1,0\n",
+    "cases-crlf-bom": "\ufeff" + (CS + "K1,F,violence,2024-02-29,2024-02-29,1,0,1\n"
+                                  "K2,F,injury,1900-01-01,2999-12-31,0,0,0").replace("\n", "\r\n"),
+    "bad-children": (CH +
+    "X1,2025-02-30,f,1,0,,1,none,,,,,none,none,0,\n"
+    "X2,2025/02/01,f,1,0,,1,none,,,,,none,none,0,\n"
+    "X3,2025-02-01,x,1,0,,1,full9,,,,,none,widowed,0,\n"
+    "X4,2025-02-01,f,1,0,,1,none,,,,,none,none\n"
+    ",2025-02-01,f,,0,,1,none,,,,,none,none,0,\n"
+    "X6,2025-02-01,f,1,0,,1,none,,,,,none,M\xe1\xbb,0,\n"
+    "X7,2025-02-01,f,1,0,2025-01-01,1,none,,1,,,none,none,1,2024-01-01\n"
+    "X8,2025-02-01,f,1,0,,1,none,2025-03-01,,,,none,none,0,,extra\n"
+    "\n"
+    'X9,"2025-02-01",f,1,0,,1,none,,,,,none,none,0,\n'
+    "X10\0,2025-02-01,f,1,0,,1,none,,,,,none,none,0,\n"
+    "123456789012345678901234567890123,1899-12-31,f,1,0,,1,none,,,,,none,none,0,\n"
+    ).encode("latin-1"),  # raw bytes: the cut sequence \xe1\xbb
+    "bad-cases": CS +
+    "C1,A,injury,2025-05-05,2025-05-04,0,1,0\n"
+    "C2,A,theft,2025-05-05,2025-05-05,0,1,2\n"
+    "C3,,injury,,2025-05-05,0,1,0\n",
+    "header-only": CH,
+    "no-header": "A,2025-02-01,f,1,0,,1,none,,,,,none,none,0,\n",
+    "empty": "",
+    "overlong-surrogate": (CH + "A\xc0\xaf,2025-02-01,f,1,0,,1,none,,,,,none,"
+                           "\xed\xa0\x80,0,\n").encode("latin-1"),  # raw bytes
+}
+for name, text in REG.items():
+    put("register_csv", name + ".csv", text)
+try:
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, os.path.join(SRC, "tools/genregister"),
+                        "--topology", os.path.join(SRC, "topology/vn-2025-03.tsv"),
+                        "--unit", "03391", "--out", tmp, "--seed", "1"],
+                       check=True, stdout=subprocess.DEVNULL)
+        for kind in ("children", "cases"):
+            lines = open(os.path.join(tmp, "03391", kind + ".csv"), "rb").read().split(b"\n")
+            put("register_csv", "genregister-03391-" + kind + ".csv",
+                b"\n".join(lines[:60]) + b"\n")
+except (OSError, subprocess.CalledProcessError) as e:
+    print("genregister excerpts skipped:", e, file=sys.stderr)
 print("seeds written to", out)

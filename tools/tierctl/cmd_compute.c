@@ -14,12 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <zmq.h>
-
+#include "ctlclient.h"
 #include "domain_cmds.h"
-
-#define CTL_RCV_TIMEOUT_MS  10000
-#define CTL_SND_TIMEOUT_MS  3000
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                              */
@@ -80,95 +76,6 @@ dom_register_open(struct ctl *c, int rdonly, ts_register **r)
 }
 
 /* ------------------------------------------------------------------ */
-/* Control socket (CTL_REPLACE)                                          */
-/* ------------------------------------------------------------------ */
-
-struct csock { void *ctx, *sock; char ep[TS_PATH_MAX + 32]; };
-
-static void
-csock_close(struct csock *k)
-{
-	if (k->sock != NULL && zmq_close(k->sock) == -1)
-		ctl_errx("%s: zmq_close: %s", k->ep, zmq_strerror(zmq_errno()));
-	k->sock = NULL;
-	if (k->ctx != NULL)
-		while (zmq_ctx_term(k->ctx) == -1 && zmq_errno() == EINTR)
-			;
-	k->ctx = NULL;
-}
-
-static int
-csock_open(struct ctl *c, struct csock *k)
-{
-	char dir[TS_PATH_MAX], path[TS_PATH_MAX + 16];
-	int linger = 0, rcvto = CTL_RCV_TIMEOUT_MS, sndto = CTL_SND_TIMEOUT_MS, imm = 1;
-	int64_t maxmsg = TS_MSG_MAX;
-	struct stat sb;
-
-	memset(k, 0, sizeof(*k));
-	ctl_datadir_abs(c, dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/control.sock", dir);
-	snprintf(k->ep, sizeof(k->ep), "ipc://%s", path);
-	if (stat(path, &sb) == -1) {
-		ctl_errx("no answer from tiersyncd on %s (is it running?)", k->ep);
-		return -1;
-	}
-	if ((k->ctx = zmq_ctx_new()) == NULL ||
-	    (k->sock = zmq_socket(k->ctx, ZMQ_REQ)) == NULL ||
-	    zmq_setsockopt(k->sock, ZMQ_LINGER, &linger, sizeof(linger)) == -1 ||
-	    zmq_setsockopt(k->sock, ZMQ_RCVTIMEO, &rcvto, sizeof(rcvto)) == -1 ||
-	    zmq_setsockopt(k->sock, ZMQ_SNDTIMEO, &sndto, sizeof(sndto)) == -1 ||
-	    zmq_setsockopt(k->sock, ZMQ_IMMEDIATE, &imm, sizeof(imm)) == -1 ||
-	    zmq_setsockopt(k->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) == -1 ||
-	    zmq_connect(k->sock, k->ep) == -1) {
-		ctl_errx("%s: %s", k->ep, zmq_strerror(zmq_errno()));
-		csock_close(k);
-		return -1;
-	}
-	return 0;
-}
-
-/* One request/reply.  0 with *code/reason, -1 after printing why not. */
-static int
-csock_call(struct csock *k, const ts_buf *req, int *code, char *reason,
-    size_t rlen)
-{
-	zmq_msg_t msg;
-	ts_msg m;
-	int rc, more;
-
-	if (zmq_send(k->sock, req->buf, req->len, 0) == -1) {
-		ctl_errx("%s: %s", k->ep, zmq_errno() == EAGAIN ?
-		    "no answer from tiersyncd (is it running?)" :
-		    zmq_strerror(zmq_errno()));
-		return -1;
-	}
-	if (zmq_msg_init(&msg) == -1)
-		return -1;
-	if (zmq_msg_recv(&msg, k->sock, 0) == -1) {
-		ctl_errx("%s: %s", k->ep, zmq_errno() == EAGAIN ?
-		    "no answer from tiersyncd (is it running?)" :
-		    zmq_strerror(zmq_errno()));
-		zmq_msg_close(&msg);
-		return -1;
-	}
-	more = zmq_msg_more(&msg);
-	memset(&m, 0, sizeof(m));
-	rc = more ? TS_EMALFORMED :
-	    ts_msg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &m);
-	zmq_msg_close(&msg);
-	if (rc != 0 || m.type != TS_MSG_CTL_REPLY) {
-		ctl_errx("%s: bad reply from tiersyncd", k->ep);
-		ts_msg_clear(&m);
-		return -1;
-	}
-	*code = m.code;
-	snprintf(reason, rlen, "%s", m.reason);
-	ts_msg_clear(&m);
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
 /* compute                                                              */
 /* ------------------------------------------------------------------ */
 
@@ -201,7 +108,7 @@ int
 dom_compute_send(struct ctl *c, ts_register *r, char (*periods)[TS_PERIOD_MAX + 1],
     size_t np, struct json *j)
 {
-	struct csock k;
+	struct ctlclient k;
 	const ts_compute_ind *ci;
 	const char **inds;
 	size_t ni, i;
@@ -214,7 +121,7 @@ dom_compute_send(struct ctl *c, ts_register *r, char (*periods)[TS_PERIOD_MAX + 
 		ctl_errx("the %zu computed indicators: %s", ni, ts_strerror(rc));
 		return -1;
 	}
-	if (csock_open(c, &k) != 0) {
+	if (ctlclient_open(&k, c, 0) != 0) {
 		free(inds);
 		return -1;
 	}
@@ -234,7 +141,7 @@ dom_compute_send(struct ctl *c, ts_register *r, char (*periods)[TS_PERIOD_MAX + 
 			ctl_errx("period %s: cannot encode CTL_REPLACE: %s", periods[i],
 			    ts_strerror(rc));
 			failed = 1;
-		} else if (csock_call(&k, &b, &code, reason, sizeof(reason)) != 0) {
+		} else if (ctlclient_call(&k, &b, &code, reason, sizeof(reason)) != 0) {
 			failed = 1;
 		} else if (code != 0) {
 			ctl_errx("tiersyncd refused %s (%s): %s", periods[i],
@@ -263,7 +170,7 @@ dom_compute_send(struct ctl *c, ts_register *r, char (*periods)[TS_PERIOD_MAX + 
 		if (failed)
 			break;
 	}
-	csock_close(&k);
+	ctlclient_close(&k);
 	free(inds);
 	return failed ? -1 : 0;
 }

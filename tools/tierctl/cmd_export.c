@@ -228,21 +228,6 @@ x_dhis2(struct xport *x)
 /* IHE ADX XML                                                          */
 /* ------------------------------------------------------------------ */
 
-static void
-xml_text(FILE *f, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&apos;", f); break;
-		default: fputc(*s, f);
-		}
-	}
-}
-
 /* An XML NCName of ASCII letters, digits, '_', '-', '.', starting with a
  * letter or '_', and not one of ADX's own attribute names. */
 static int
@@ -289,7 +274,7 @@ adx_dis(FILE *f, const char *dis)
 	}
 	if (!ok) {
 		fputs(" TS_DIS=\"", f);
-		xml_text(f, dis);
+		ts_xml_escape(f, dis);
 		fputc('"', f);
 		return;
 	}
@@ -300,7 +285,7 @@ adx_dis(FILE *f, const char *dis)
 			end = p + strlen(p);
 		fprintf(f, " %.*s=\"", (int)(eq - p), p);
 		snprintf(val, sizeof(val), "%.*s", (int)(end - eq - 1), eq + 1);
-		xml_text(f, val);
+		ts_xml_escape(f, val);
 		fputc('"', f);
 		p = *end == ';' ? end + 1 : end;
 	}
@@ -323,18 +308,18 @@ x_adx(struct xport *x)
 			continue;
 		x_date(xu->r.created_ms, date, sizeof(date));
 		fprintf(x->out, "  <group orgUnit=\"");
-		xml_text(x->out, t->units[xu->idx].code);
+		ts_xml_escape(x->out, t->units[xu->idx].code);
 		fprintf(x->out, "\" period=\"%s/%s\" dataSet=\"", start,
 		    ops_period_duration(x->period));
-		xml_text(x->out, x->dataset);
+		ts_xml_escape(x->out, x->dataset);
 		fprintf(x->out, "\" completeDate=\"%s\">\n", date);
 		for (k = 0; k < xu->r.nvalues; k++) {
 			const ts_value *v = &xu->r.values[k];
 			int d;
 			for (d = 0; d < (v->den > 0 ? 2 : 1); d++) {
 				fprintf(x->out, "    <dataValue dataElement=\"");
-				xml_text(x->out, x->prefix);
-				xml_text(x->out, v->ind);
+				ts_xml_escape(x->out, x->prefix);
+				ts_xml_escape(x->out, v->ind);
 				fprintf(x->out, "%s\"", d ? "_DEN" : "");
 				adx_dis(x->out, v->dis);
 				fprintf(x->out, " value=\"%" PRIu64 "\"/>\n",

@@ -27,6 +27,9 @@
 #include "tiersync/identity.h"
 #include "ops.h"
 
+/* As the daemon's keys parser (topology/keys.c). */
+#define KFILE_MAX ((size_t)64 << 20)
+
 #define DEFAULT_OVERLAP_S (7 * 86400)
 
 /* ------------------------------------------------------------------ */
@@ -76,45 +79,24 @@ kfile_add(struct kfile *f, const char *s, size_t len, int crlf)
 static int
 kfile_read(const char *path, struct kfile *f, int missing_ok)
 {
-	FILE *fp;
-	char *buf = NULL;
-	size_t cap = 0, len = 0, i, start;
+	char *buf = NULL, err[TS_PATH_MAX + 128];
+	size_t len = 0, i, start;
 	struct stat sb;
+	int rc;
 
 	memset(f, 0, sizeof(*f));
 	f->mode = 0644;
 	f->final_nl = 1;
-	if ((fp = fopen(path, "r")) == NULL) {
-		if (errno == ENOENT && missing_ok)
+	if ((rc = ts_file_read(path, KFILE_MAX, &buf, &len, err,
+	    sizeof(err))) != 0) {
+		if (rc == TS_ESYS && errno == ENOENT && missing_ok)
 			return 0;
-		ctl_errx("keys file %s: %s", path, strerror(errno));
+		ctl_errx("keys file %s", err);
 		return -1;
 	}
-	if (fstat(fileno(fp), &sb) == 0)
+	/* Rewritten with the mode it had. */
+	if (stat(path, &sb) == 0)
 		f->mode = sb.st_mode & 07777;
-	for (;;) {
-		size_t got;
-		if (len + 4096 + 1 > cap) {
-			char *nb = realloc(buf, cap = (len + 4096 + 1) * 2);
-			if (nb == NULL) {
-				free(buf);
-				fclose(fp);
-				ctl_errx("out of memory");
-				return -1;
-			}
-			buf = nb;
-		}
-		if ((got = fread(buf + len, 1, 4096, fp)) == 0)
-			break;
-		len += got;
-	}
-	if (ferror(fp)) {
-		ctl_errx("keys file %s: read error", path);
-		free(buf);
-		fclose(fp);
-		return -1;
-	}
-	fclose(fp);
 	for (start = i = 0; i <= len; i++) {
 		if (i < len && buf[i] != '\n')
 			continue;
@@ -204,25 +186,24 @@ out:
 	return rc;
 }
 
-/* Split a key line into up to 4 tab-separated fields (in place copy). */
+/* Split a key line into its first 4 tab-separated fields, each
+ * NUL-terminated in copy (ts_tsv_split); 0 for a comment or blank line. */
 static int
 kline_fields(const char *text, char *copy, size_t copylen, char *f[4])
 {
-	int n = 0;
-	char *p;
+	ts_field fv[4];
+	size_t n, i;
 
-	if (text[0] == '#' || text[strspn(text, " \t")] == '\0')
+	if (ts_line_skip(text, strlen(text)))
 		return 0;
 	snprintf(copy, copylen, "%s", text);
-	for (p = copy; n < 4; n++) {
-		f[n] = p;
-		if ((p = strchr(p, '\t')) == NULL) {
-			n++;
-			break;
-		}
-		*p++ = '\0';
+	if ((n = ts_tsv_split(copy, strlen(copy), fv, 4)) > 4)
+		n = 4;
+	for (i = 0; i < n; i++) {
+		f[i] = copy + (fv[i].p - copy);
+		f[i][fv[i].len] = '\0';
 	}
-	return n;
+	return (int)n;
 }
 
 static int

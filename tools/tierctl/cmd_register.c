@@ -22,50 +22,6 @@
 #define REG_FILE_MAX ((size_t)2 << 30)
 
 static int
-read_all(const char *file, char **buf, size_t *len)
-{
-	FILE *f = fopen(file, "rb");
-	size_t cap = 1 << 16, n = 0;
-	char *b;
-
-	if (f == NULL) {
-		ctl_errx("%s: %s", file, strerror(errno));
-		return -1;
-	}
-	if ((b = malloc(cap)) == NULL)
-		goto nomem;
-	for (;;) {
-		size_t got = fread(b + n, 1, cap - n, f);
-		n += got;
-		if (n < cap)
-			break;
-		if (cap >= REG_FILE_MAX) {
-			ctl_errx("%s: larger than 2 GiB", file);
-			goto fail;
-		}
-		char *nb = realloc(b, cap * 2);
-		if (nb == NULL)
-			goto nomem;
-		b = nb;
-		cap *= 2;
-	}
-	if (ferror(f)) {
-		ctl_errx("%s: read error", file);
-		goto fail;
-	}
-	fclose(f);
-	*buf = b;
-	*len = n;
-	return 0;
-nomem:
-	ctl_errx("%s: out of memory", file);
-fail:
-	free(b);
-	fclose(f);
-	return -1;
-}
-
-static int
 parse_kind(const char *k, int *kind)
 {
 	if (k == NULL)
@@ -115,7 +71,7 @@ reg_load(struct ctl *c, int argc, char **argv, int mode)
 	struct opt opts[] = { { "--kind", &kstr, NULL }, { "--skip-bad", NULL, &skip_bad },
 	    { "--all-or-nothing", NULL, &aon }, { "--no-compute", NULL, &nocomp },
 	    { NULL, NULL, NULL } };
-	char *pos[1], *buf = NULL;
+	char *pos[1], *buf = NULL, err[TS_PATH_MAX + 128];
 	size_t len;
 	ts_register *r = NULL;
 	ts_reg_result res;
@@ -126,8 +82,12 @@ reg_load(struct ctl *c, int argc, char **argv, int mode)
 		return rc < 0 ? EXIT_OK : rc;
 	if (skip_bad && aon)
 		return ctl_usage("--skip-bad and --all-or-nothing exclude each other");
-	if (parse_kind(kstr, &kind) != 0 || read_all(pos[0], &buf, &len) != 0)
+	if (parse_kind(kstr, &kind) != 0)
 		return EXIT_FAIL;
+	if (ts_file_read(pos[0], REG_FILE_MAX, &buf, &len, err, sizeof(err)) != 0) {
+		ctl_errx("%s", err);
+		return EXIT_FAIL;
+	}
 	if (dom_register_open(c, 0, &r) != 0) {
 		free(buf);
 		return EXIT_FAIL;

@@ -113,7 +113,7 @@ csv_check_text(struct csv *x, const char *s, size_t n)
 		csv_err(x, x->line, col, "%s: NUL byte", col_name(col));
 		return -1;
 	}
-	if ((i = utf8_prefix(s, n)) < n) {
+	if ((i = ts_utf8_prefix(s, n)) < n) {
 		col = col_at(s, i);
 		csv_err(x, x->line, col, "%s: invalid UTF-8 at byte %zu of the "
 		    "line", col_name(col), i + 1);

@@ -8,6 +8,7 @@
 #define TIERCTL_DOMAIN_CMDS_H
 
 #include "tiersync/domain.h"
+#include "tiersync/register.h"
 #include "util.h"
 
 int cmd_register(struct ctl *, int, char **);

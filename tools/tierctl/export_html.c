@@ -20,19 +20,11 @@
 #define CH_LABEL  150     /* label column                               */
 #define CH_BAR    205     /* bar area                                   */
 
+/* Text and attribute values, escaped (tiersync/util.h). */
 static void
 h(FILE *f, const char *s)
 {
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default: fputc(*s, f);
-		}
-	}
+	ts_xml_escape(f, s);
 }
 
 /* At most n code points of s, with an ellipsis if cut. */

@@ -3,15 +3,13 @@
  * formats, per-unit replication state, meta reads, argument checks and
  * the control-socket CTL_RELOAD client.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
-#include <zmq.h>
+#include "ctlclient.h"
 
 #include "ops.h"
 
@@ -217,86 +215,25 @@ ops_arg_unit(struct ctl *c, const char *unit)
 int
 ops_ctl_reload(struct ctl *c, int quiet_absent)
 {
-	char dir[TS_PATH_MAX], path[TS_PATH_MAX + 32], ep[TS_PATH_MAX + 40];
-	int linger = 0, rcvto = 5000, sndto = 3000, one = 1, ret = -1;
-	void *ctx = NULL, *s = NULL;
+	struct ctlclient k;
+	char reason[TS_REASON_MAX + 1] = "";
 	ts_buf b = { NULL, 0, 0 };
-	zmq_msg_t msg;
-	ts_msg m;
-	struct stat sb;
-	int rc;
+	int rc, code = -1;
 
-	ctl_datadir_abs(c, dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/control.sock", dir);
-	snprintf(ep, sizeof(ep), "ipc://%s", path);
-	if (stat(path, &sb) == -1) {
-		if (!quiet_absent)
-			ctl_errx("no tiersyncd running for %s (%s: %s)", dir, path,
-			    strerror(errno));
-		return 1;
-	}
 	if ((rc = ts_msg_ctl_reload(&b)) != 0) {
 		ctl_errx("cannot encode CTL_RELOAD: %s", ts_strerror(rc));
 		return -1;
 	}
-	if ((ctx = zmq_ctx_new()) == NULL ||
-	    (s = zmq_socket(ctx, ZMQ_REQ)) == NULL ||
-	    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger)) == -1 ||
-	    zmq_setsockopt(s, ZMQ_RCVTIMEO, &rcvto, sizeof(rcvto)) == -1 ||
-	    zmq_setsockopt(s, ZMQ_SNDTIMEO, &sndto, sizeof(sndto)) == -1 ||
-	    zmq_setsockopt(s, ZMQ_IMMEDIATE, &one, sizeof(one)) == -1 ||
-	    zmq_connect(s, ep) == -1) {
-		ctl_errx("%s: %s", ep, zmq_strerror(zmq_errno()));
-		goto out;
-	}
-	if (zmq_send(s, b.buf, b.len, 0) == -1) {
-		if (zmq_errno() == EAGAIN) {
-			if (!quiet_absent)
-				ctl_errx("no answer from tiersyncd on %s (is it "
-				    "running?)", ep);
-			ret = 1;
-		} else
-			ctl_errx("%s: zmq_send: %s", ep, zmq_strerror(zmq_errno()));
-		goto out;
-	}
-	if (zmq_msg_init(&msg) == -1) {
-		ctl_errx("zmq_msg_init: %s", zmq_strerror(zmq_errno()));
-		goto out;
-	}
-	if (zmq_msg_recv(&msg, s, 0) == -1) {
-		if (zmq_errno() == EAGAIN) {
-			if (!quiet_absent)
-				ctl_errx("no answer from tiersyncd on %s (is it "
-				    "running?)", ep);
-			ret = 1;
-		} else
-			ctl_errx("%s: zmq_msg_recv: %s", ep,
-			    zmq_strerror(zmq_errno()));
-		zmq_msg_close(&msg);
-		goto out;
-	}
-	memset(&m, 0, sizeof(m));
-	rc = ts_msg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &m);
-	if (zmq_msg_close(&msg) == -1)
-		ctl_warnx("zmq_msg_close: %s", zmq_strerror(zmq_errno()));
-	if (rc != 0 || m.type != TS_MSG_CTL_REPLY) {
-		ctl_errx("%s: bad reply from tiersyncd: %s", ep, rc != 0 ?
-		    ts_strerror(rc) : "not a CTL_REPLY");
-		ts_msg_clear(&m);
-		goto out;
-	}
-	if (m.code != 0)
-		ctl_errx("tiersyncd refused the reload (%s): %s",
-		    ts_status_name(m.code), m.reason);
-	else
-		ret = 0;
-	ts_msg_clear(&m);
-out:
+	if ((rc = ctlclient_open(&k, c, quiet_absent)) == 0)
+		rc = ctlclient_call(&k, &b, &code, reason, sizeof(reason));
+	ctlclient_close(&k);
 	ts_buf_free(&b);
-	if (s != NULL && zmq_close(s) == -1)
-		ctl_warnx("zmq_close: %s", zmq_strerror(zmq_errno()));
-	if (ctx != NULL)
-		while (zmq_ctx_term(ctx) == -1 && zmq_errno() == EINTR)
-			;
-	return ret;
+	if (rc != 0)
+		return rc == CTLCLIENT_ABSENT ? 1 : -1;
+	if (code != 0) {
+		ctl_errx("tiersyncd refused the reload (%s): %s",
+		    ts_status_name(code), reason);
+		return -1;
+	}
+	return 0;
 }

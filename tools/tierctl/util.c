@@ -327,51 +327,6 @@ parse_u64(const char *s, size_t len, uint64_t *v, const char **why)
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), 0 if invalid.
- * Rejects overlong forms, surrogates and code points above U+10FFFF. */
-static size_t
-utf8_seq(const uint8_t *p, size_t n)
-{
-	uint32_t cp;
-	size_t len, i;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2; cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3; cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4; cp = p[0] & 0x07;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
-size_t
-utf8_prefix(const char *s, size_t len)
-{
-	const uint8_t *p = (const uint8_t *)s;
-	size_t i = 0, k;
-
-	while (i < len) {
-		if ((k = utf8_seq(p + i, len - i)) == 0)
-			break;
-		i += k;
-	}
-	return i;
-}
-
 /* ------------------------------------------------------------------ */
 /* Formatting                                                           */
 /* ------------------------------------------------------------------ */
@@ -507,7 +462,7 @@ json_quote(FILE *f, const char *s, size_t n)
 	fputc('"', f);
 	while (i < n) {
 		if (p[i] >= 0x80) {
-			if ((k = utf8_seq(p + i, n - i)) == 0) {
+			if ((k = ts_utf8_seq(p + i, n - i)) == 0) {
 				fputs("\\ufffd", f);
 				i++;
 			} else {

@@ -14,6 +14,7 @@
 #include "tiersync/proto.h"
 #include "tiersync/store.h"
 #include "tiersync/topology.h"
+#include "tiersync/util.h"
 #include "tiersync/verify.h"
 
 /* Exit statuses: documented in docs/TIERCTL.md. */
@@ -74,8 +75,6 @@ void ctl_datadir_abs(const struct ctl *c, char *out, size_t outlen);
 /* Strict unsigned decimal: digits only, no sign, no blanks, no overflow.
  * Returns 0, or TS_EPARSE with a short reason in *why. */
 int  parse_u64(const char *s, size_t len, uint64_t *v, const char **why);
-/* Length of the longest valid UTF-8 prefix (== len: all valid). */
-size_t utf8_prefix(const char *s, size_t len);
 
 /* ---- formatting ---- */
 void fmt_iso8601(uint64_t ms, char *out, size_t outlen);  /* UTC, "Z"  */
