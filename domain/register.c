@@ -90,10 +90,13 @@ ts_register_open(ts_register **out, const char *dir, int rdonly, char *err,
 	if ((rc = mdb_dbi_open(txn, "children", fl, &r->children)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "cases", fl, &r->cases)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "meta", fl, &r->meta)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "periods", fl, &r->periods)) != 0 ||
-	    (rc = mdb_txn_commit(txn)) != 0) {
-		if (rc != 0)
-			mdb_txn_abort(txn);
+	    (rc = mdb_dbi_open(txn, "periods", fl, &r->periods)) != 0) {
+		mdb_txn_abort(txn);
+		rc = mdb_err(rc, err, errlen, "open databases");
+		goto fail;
+	}
+	/* mdb_txn_commit frees the txn whether or not it succeeds. */
+	if ((rc = mdb_txn_commit(txn)) != 0) {
 		rc = mdb_err(rc, err, errlen, "open databases");
 		goto fail;
 	}
