@@ -76,6 +76,9 @@ static const struct copt table[] = {
 	  "envelopes in one PUSH" },
 	{ "window", C_INT, "8", NULL, 1, 64, 0, F(window),
 	  "PUSH batches in flight before waiting for an ACK" },
+	{ "max_skew_s", C_INT, "86400", NULL, 60, 31622400, 0, F(max_skew_s),
+	  "a child's report created more than this many seconds ahead of this "
+	  "node's clock is refused (retry later)" },
 	{ "debounce_ms", C_INT, "200", NULL, 0, 60000, 0, F(debounce_ms),
 	  "quiet time before a rollup is emitted" },
 	{ "debounce_max_ms", C_INT, "2000", NULL, 0, 600000, 0,

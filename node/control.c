@@ -7,6 +7,7 @@
  * the node directory (0700), so only the node's owner can reach it.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tiersync/log.h"
@@ -55,6 +56,41 @@ control_apply(struct node *n, const ts_msg *m, char *why, size_t whylen)
 	return 0;
 }
 
+static int
+value_qcmp(const void *a, const void *b)
+{
+	return ts_value_cmp(a, b);
+}
+
+/* A CTL_PUT naming one (indicator, disaggregation) twice would keep the
+ * last and say "stored 2 values": refuse it, as the CSV import does.
+ * O(n log n) on a copy.  0, or -1 with why set (or out of memory). */
+static int
+dup_value(const ts_msg *m, char *why, size_t whylen)
+{
+	ts_value *v;
+	size_t i;
+	int rc = 0;
+
+	if (m->nvalues < 2)
+		return 0;
+	if ((v = malloc(m->nvalues * sizeof(*v))) == NULL) {
+		snprintf(why, whylen, "control: out of memory");
+		return -1;
+	}
+	memcpy(v, m->values, m->nvalues * sizeof(*v));
+	qsort(v, m->nvalues, sizeof(*v), value_qcmp);
+	for (i = 1; i < m->nvalues; i++)
+		if (ts_value_cmp(&v[i - 1], &v[i]) == 0) {
+			snprintf(why, whylen, "control: indicator %s disaggregation "
+			    "'%s' is given twice: nothing stored", v[i].ind, v[i].dis);
+			rc = -1;
+			break;
+		}
+	free(v);
+	return rc;
+}
+
 static void
 reply(ts_buf *out, int code, const char *reason)
 {
@@ -94,6 +130,12 @@ control_on_request(struct node *n, const uint8_t *p, size_t len, int frames,
 	if (m.type != TS_MSG_CTL_PUT && m.type != TS_MSG_CTL_REPLACE) {
 		reply(out, TS_ST_PROTOCOL, "control: only CTL_PUT, CTL_REPLACE and "
 		    "CTL_RELOAD are accepted here");
+		ts_msg_clear(&m);
+		return;
+	}
+	if (m.type == TS_MSG_CTL_PUT && (rc = dup_value(&m, why, sizeof(why))) != 0) {
+		log_warnx("%s", why);
+		reply(out, TS_ST_MALFORMED, why);
 		ts_msg_clear(&m);
 		return;
 	}

@@ -315,6 +315,72 @@ sig_ok(struct node *n, const char *origin, const ts_env_view *ev, size_t *nkeys)
 	return 0;
 }
 
+/*
+ * What an origin claims that the tree bounds (DESIGN: every child is an
+ * adversary): its completeness — a leaf reports exactly itself, a unit
+ * no more children or leaves than the tree gives it, on time no more
+ * than reported — its provenance — only its own direct children, each
+ * once (a leaf names none) — and its clock, no further ahead of ours
+ * than max_skew_s.  What `tierctl verify` would fail on is refused here,
+ * before anything is stored or relayed.  0, or -1 with v refused.
+ */
+static int
+claims_check(struct node *n, int o, const ts_report_hdr *r,
+    const ts_env_view *ev, struct verdict *v)
+{
+	const ts_unit *u = &n->topo->units[o];
+	const uint32_t *c = r->completeness;  /* exp rep ontime lexp lrep lontime */
+	uint32_t nch = (uint32_t)u->nchildren, nl = u->nleaves;
+	uint64_t now = node_wall(n);
+	ts_report full;
+	size_t i;
+	int rc;
+
+	if (u->nchildren == 0 ? (c[0] != 0 || c[1] != 0 || c[2] != 0 ||
+	    c[3] != 1 || c[4] > 1 || c[5] > c[4] || r->nprov != 0) :
+	    (c[0] != nch || c[1] > nch || c[2] > c[1] || c[3] != nl ||
+	    c[4] > nl || c[5] > c[4])) {
+		refuse(v, TS_ST_MALFORMED, "completeness %u/%u/%u leaves %u/%u/%u%s "
+		    "is impossible for %s (%u children, %u leaves)", c[0], c[1],
+		    c[2], c[3], c[4], c[5], r->nprov && !u->nchildren ?
+		    " with provenance" : "", v->origin, nch, nl);
+		return -1;
+	}
+	if (r->created_ms > now + (uint64_t)n->cfg.max_skew_s * 1000) {
+		refuse(v, TS_ST_RETRY, "created %llu s ahead of this node's clock "
+		    "(max_skew_s %d)", (unsigned long long)((r->created_ms - now) / 1000),
+		    n->cfg.max_skew_s);
+		return -1;
+	}
+	if (r->nprov == 0)
+		return 0;
+	if (r->nprov > nch) {
+		refuse(v, TS_ST_MALFORMED, "provenance of %s names %zu reports, "
+		    "it has %u children", v->origin, r->nprov, nch);
+		return -1;
+	}
+	/* Provenance is not in the header: decode (relays' reports only,
+	 * bounded by their number of children). */
+	memset(&full, 0, sizeof(full));
+	if ((rc = ts_report_decode(ev->body, ev->body_len, &full)) != 0) {
+		refuse(v, ts_status_from_err(rc), "report body: %s", ts_strerror(rc));
+		return -1;
+	}
+	rc = 0;
+	for (i = 0; i < full.nprov && rc == 0; i++) {
+		int ci = ts_topo_find(n->topo, full.prov[i].child);
+		if (ci < 0 || n->topo->units[ci].parent != o) {
+			refuse(v, TS_ST_MALFORMED, "provenance of %s names %s, not "
+			    "a direct child of it", v->origin, full.prov[i].child);
+			rc = -1;
+		}
+		/* Each child once: the decoder refuses a provenance out of
+		 * canonical (sorted, unique) order. */
+	}
+	ts_report_clear(&full);
+	return rc;
+}
+
 /* Step 1 for one envelope, everything but authentication. */
 static void
 prepare_one(struct node *n, int sender, const ts_bytes *env, struct penv *e,
@@ -354,6 +420,8 @@ prepare_one(struct node *n, int sender, const ts_bytes *env, struct penv *e,
 		    v->origin);
 		goto refused;
 	}
+	if (claims_check(n, e->o, &r, ev, v) != 0)
+		goto refused;
 	ts_body_hash(ev->body, ev->body_len, e->hash);
 	return;
 refused:

@@ -24,6 +24,8 @@ struct rollup_scratch {
 	int          more;                 /* more dirty than fit         */
 	size_t       emitted;
 	uint64_t     last_seq;
+	uint64_t     left_out;             /* values, child reports, periods
+	                                      this emit could not add */
 };
 
 static int
@@ -77,20 +79,39 @@ emit_period(ts_txn *t, struct node *n, const char *period, uint64_t *seq_io,
 			continue;
 		if (rc != 0)
 			goto out;
-		if ((rc = ts_env_get(t, topo->units[c].code, l.seq, &env)) != 0 ||
-		    (rc = ts_env_split(env.p, env.len, &v)) != 0 ||
+		if ((rc = ts_env_get(t, topo->units[c].code, l.seq, &env)) != 0)
+			goto out;       /* a store error: the whole emit waits */
+		if ((rc = ts_env_split(env.p, env.len, &v)) != 0 ||
 		    (rc = ts_report_decode(v.body, v.body_len, &cr)) != 0) {
-			log_warnx("rollup: stored report %s seq %llu unreadable: %s",
-			    topo->units[c].code, (unsigned long long)l.seq,
+			/* One child's report that cannot be read (stored by
+			 * an older version with values since refused, or a
+			 * damaged store) must not freeze the rollup of every
+			 * other child: leave it out, say so, go on. */
+			log_warnx("rollup: %s: report of %s seq %llu left out: %s",
+			    period, topo->units[c].code, (unsigned long long)l.seq,
 			    ts_strerror(rc));
-			goto out;
+			n->rollup->left_out++;
+			rc = 0;
+			continue;
 		}
 		rc = ts_vsum_add(&acc, cr.values, cr.nvalues);
 		r.comp.reported++;
 		if (l.first_ms < node_deadline_ms(n, period, topo->units[c].level))
 			r.comp.on_time++;
-		r.comp.leaf_reported += cr.comp.leaf_reported;
-		r.comp.leaf_on_time += cr.comp.leaf_on_time;
+		/* What a child says of its leaves is bounded by the tree: no
+		 * more than its subtree's leaves, on time no more than
+		 * reported (a child claiming 2^32 - 1 wrapped the sums). */
+		{
+			uint32_t lr = cr.comp.leaf_reported, lo = cr.comp.leaf_on_time;
+			uint32_t cap = topo->units[c].nchildren == 0 ? 1 :
+			    (uint32_t)topo->units[c].nleaves;
+			if (lr > cap)
+				lr = cap;
+			if (lo > lr)
+				lo = lr;
+			r.comp.leaf_reported += lr;
+			r.comp.leaf_on_time += lo;
+		}
 		ts_report_clear(&cr);
 		if (rc != 0)
 			goto out;
@@ -101,8 +122,28 @@ emit_period(ts_txn *t, struct node *n, const char *period, uint64_t *seq_io,
 		nprov++;
 	}
 	if ((rc = ts_vsum_merge(&acc, NULL)) != 0) {
+		/* Cannot happen with every addend <= TS_VALUE_MAX and fewer
+		 * than 2048 of them; refuse rather than wrap. */
 		log_warnx("rollup: %s: a sum overflows 64 bits", period);
 		goto out;
+	}
+	/* A sum over the bound cannot be reported (the parent would refuse
+	 * the whole report): leave that value out, keep every other, and
+	 * say what was left out. */
+	{
+		size_t i, k = 0;
+		for (i = 0; i < acc.n; i++) {
+			if (acc.v[i].num <= TS_VALUE_MAX && acc.v[i].den <= TS_VALUE_MAX) {
+				acc.v[k++] = acc.v[i];
+				continue;
+			}
+			log_warnx("rollup: %s: %s/'%s' sums to %llu/%llu, over 2^53 - 1: "
+			    "left out of the report", period, acc.v[i].ind, acc.v[i].dis,
+			    (unsigned long long)acc.v[i].num,
+			    (unsigned long long)acc.v[i].den);
+			n->rollup->left_out++;
+		}
+		acc.n = k;
 	}
 	rc = ts_latest_get(t, me->code, period, &mine);
 	if (rc != 0 && rc != TS_ENOTFOUND)
@@ -179,9 +220,22 @@ emit_fn(ts_txn *t, void *arg)
 		memcpy(head, hb.p, TS_HASH_LEN);
 	else if (rc != 0 && rc != TS_ENOTFOUND)
 		return rc;
+	e->left_out = 0;
 	for (i = 0; i < e->nperiods; i++) {
-		if ((rc = emit_period(t, e->n, e->periods[i], &seq, head)) != 0)
-			return rc;
+		rc = emit_period(t, e->n, e->periods[i], &seq, head);
+		if (rc == TS_ESTORE || rc == TS_ENOSPC || rc == TS_ENOMEM)
+			return rc;      /* the store: all of it again later */
+		if (rc != 0) {
+			/* This period cannot be made (emit_period wrote nothing
+			 * for it): say so and stop trying until it changes
+			 * again, and never hold the other periods back. */
+			log_warnx("rollup: %s: no report made: %s", e->periods[i],
+			    ts_strerror(rc));
+			e->left_out++;
+			if ((rc = ts_dirty_clear(t, e->periods[i])) != 0)
+				return rc;
+			continue;
+		}
 		e->emitted++;
 	}
 	if (e->emitted > 0) {
@@ -189,6 +243,8 @@ emit_fn(ts_txn *t, void *arg)
 		    (rc = ts_meta_put(t, "head", head, TS_HASH_LEN)) != 0)
 			return rc;
 	}
+	if ((rc = node_meta_add(t, "n_rollup_left_out", e->left_out)) != 0)
+		return rc;
 	e->last_seq = seq;
 	return 0;
 }
@@ -252,6 +308,7 @@ rollup_tick(struct node *n, uint64_t now)
 		return;
 	}
 	n->cnt.reports_emitted += e->emitted;
+	n->rollup_left_out += e->left_out;
 	if (e->emitted > 0) {
 		log_info("rollup: emitted %zu report(s) up to seq %llu%s", e->emitted,
 		    (unsigned long long)e->last_seq, n->has_parent ? ", queued for parent" : "");

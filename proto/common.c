@@ -33,6 +33,7 @@ static const struct {
 	{ TS_ENOTFOUND,		"not found" },
 	{ TS_EPARSE,		"invalid input" },
 	{ TS_EINVAL,		"invalid argument" },
+	{ TS_ERANGE,		"a numerator or denominator is over 2^53 - 1" },
 };
 
 const char *

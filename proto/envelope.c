@@ -118,6 +118,8 @@ ts_values_check(const ts_value *v, size_t n, int sorted)
 		if (ts_valid_indicator(v[i].ind, il) != 0 ||
 		    ts_valid_dis(v[i].dis, dl) != 0)
 			return TS_EINVAL;
+		if (v[i].num > TS_VALUE_MAX || v[i].den > TS_VALUE_MAX)
+			return TS_ERANGE;
 		if (sorted && i > 0 && ts_value_cmp(&v[i - 1], &v[i]) >= 0)
 			return TS_EINVAL;
 	}
@@ -275,7 +277,9 @@ value_span_read(ts_mpr *c, struct value_span *s)
 	    (rc = fast_uint(c, &s->num)) != 0 ||
 	    (rc = fast_uint(c, &s->den)) != 0)
 		return rc;
-	return bad ? TS_EMALFORMED : 0;
+	if (bad)
+		return TS_EMALFORMED;
+	return s->num > TS_VALUE_MAX || s->den > TS_VALUE_MAX ? TS_ERANGE : 0;
 }
 
 /* ts_value_cmp's (ind, dis) bytewise order, on spans. */
@@ -927,6 +931,7 @@ ts_status_from_err(int err)
 	case TS_ENONCANON:
 	case TS_EPARSE:
 	case TS_EINVAL:
+	case TS_ERANGE:
 		return TS_ST_MALFORMED;
 	case TS_ESIG:
 		return TS_ST_SIG;

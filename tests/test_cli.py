@@ -116,6 +116,10 @@ def bad_put():
         (("put", "2025", "9", "99999999999999999999999", "2"), "num"),
         (("put", "2025", "9", "1", "2", "--dis", "a,b"), "dis"),
         (("put", "2025"), None),
+        # the bound of every numerator and denominator, 2^53 - 1
+        (("put", "2025", "9", "18446744073709551615", "18446744073709551615"), "2^53 - 1"),
+        (("put", "2025", "9", "9007199254740992", "1"), "2^53 - 1"),
+        (("put", "2025", "9", "1", "9007199254740992"), "2^53 - 1"),
     ]
     for args, field in cases:
         p = tierctl_raw(d, *args)
@@ -132,6 +136,7 @@ BAD = [
     ("bad_den.csv", HEADER + "2025,9,,1,-2\n", 2, 5),
     ("bad_fields.csv", HEADER + "2025,9,,1,2\n2025,14,5,0\n", 3, None),
     ("bad_dup.csv", HEADER + "2025,9,,1,2\n2024,9,,1,2\n2025,9,,3,4\n", 4, None),
+    ("bad_bound.csv", HEADER + "2025,9,,1,2\n2025,14,,9007199254740992,0\n", 3, 4),
 ]
 
 
@@ -226,10 +231,37 @@ def control_socket_errors():
     R.eq(tree.values(COMMUNE, "2025"), GOOD, "nothing stored by the put to the stale socket")
 
 
+def raw_control():
+    """What tierctl would never send, sent to the control socket directly
+    (pyzmq REQ, msgpack): the daemon refuses it and stores nothing."""
+    import msgpack
+    import zmq
+    sock = os.path.join(os.path.realpath(tree.d(COMMUNE)), "control.sock")
+    before = report_or_empty(COMMUNE, "2025")
+    cases = [
+        ([1, 16, "2025", [["9", "", 1, 2], ["9", "", 3, 4]]], "given twice"),
+        ([1, 16, "2025", [["9", "", 2 ** 53, 1]]], "2^53 - 1"),
+        ([1, 16, "2025", [["9", "", 1, 2 ** 64 - 1]]], "2^53 - 1"),
+    ]
+    ctx = zmq.Context.instance()
+    for msg, words in cases:
+        s = ctx.socket(zmq.REQ)
+        s.setsockopt(zmq.LINGER, 0)
+        s.connect("ipc://" + sock)
+        s.send(msgpack.packb(msg, use_bin_type=True))
+        R.check(s.poll(10000 * tslib.TIME_SCALE), "the daemon answers %r" % (msg,))
+        rep = msgpack.unpackb(s.recv(), raw=False)
+        s.close()
+        R.check(isinstance(rep, list) and len(rep) >= 4 and rep[2] == 2 and words in rep[3],
+                "CTL_PUT %r -> malformed, naming %r: %r" % (msg[3], words, rep))
+    R.eq(report_or_empty(COMMUNE, "2025"), before, "nothing stored by the refused CTL_PUTs")
+
+
 if R.run(init):
     if R.run(setup_tree):
         R.run(bad_put)
         R.run(bad_import)
+        R.run(raw_control)
         if R.run(good_import):
             if R.run(daemon_stopped):
                 R.run(control_socket_errors)

@@ -48,7 +48,7 @@ V1 = {("9", ""): (40, 50), ("14", ""): (12, 0)}
 V2 = {("9", ""): (45, 50), ("14", ""): (13, 0)}
 V3 = {("9", ""): (49, 50), ("14", ""): (15, 0)}
 ST = {"stored": 0, "held": 1, "malformed": 2, "sig": 3, "unknown": 4, "subtree": 5,
-      "replay": 6, "gap": 7, "fork": 8, "chain": 9, "protocol": 13}
+      "replay": 6, "gap": 7, "fork": 8, "chain": 9, "retry": 12, "protocol": 13}
 
 
 def endpoint():
@@ -182,6 +182,23 @@ def impersonate():
         # gap: seq held+2
         body = encode_body(COMMUNE, PERIOD, held_seq + 2, held_hash, tree.topo_version, forged_vals)
         attempt("gap (seq %d, held %d)" % (held_seq + 2, held_seq), seal(body, im.seed), "gap")
+
+        # Claims the tree bounds (issue "hostile child" 1, 4, 5), each the
+        # next seq with the right prev and validly signed, so only the
+        # claim itself can be why it is refused.
+        def next_env(vals=None, **kw):
+            return seal(encode_body(COMMUNE, PERIOD, held_seq + 1, held_hash, tree.topo_version,
+                                    vals or {("9", ""): (1, 2)}, **kw), im.seed)
+        attempt("a numerator of 2^53 (over the bound 2^53 - 1)",
+                next_env({("9", ""): (2 ** 53, 2 ** 53)}), "malformed")
+        attempt("values of 2^64 - 1", next_env({("9", ""): (2 ** 64 - 1, 2 ** 64 - 1)}), "malformed")
+        attempt("a leaf whose provenance names 03391 seq 7",
+                next_env(prov=[("03391", 7, bytes(32))]), "malformed")
+        attempt("completeness 5/5/5 leaves 2^32-1 from a leaf",
+                next_env(completeness=(5, 5, 5, 2 ** 32 - 1, 2 ** 32 - 1, 2 ** 32 - 1)), "malformed")
+        attempt("a report created a year ahead of the parent's clock",
+                next_env(created_ms=int((time.time() + 366 * 86400) * 1000)), "retry")
+        R.eq(snapshot(), before, "none of the bounded claims was stored or relayed")
 
         # malformed envelope inside a valid PUSH
         st = im.push([b"\x92\xc4\x03abc\xc4\x01x"])

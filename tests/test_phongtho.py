@@ -98,6 +98,33 @@ def signatures():
     R.eq(bad, [], "every commune envelope at national verifies with its key (nacl)")
 
 
+def over_bound():
+    """Two communes each at the bound 2^53 - 1: the district's sum would
+    pass it, so the district leaves that one value out, says so, and
+    still carries every other value and commune (one child can no longer
+    freeze its parent's rollups)."""
+    big = 2 ** 53 - 1
+    a, b = tree.children(DISTRICT)[:2]
+    n = len(tree.daemon_log(DISTRICT).splitlines())
+    for c in (a, b):
+        tree.put(c, "2024", "9", big, big)
+        tree.put(c, "2024", "14", 5, 0)
+    want = {("14", ""): (10, 0)}
+    tree.wait_values("VN", "2024", want, timeout=60)
+    R.eq(tree.values(DISTRICT, "2024"), want,
+         "109's 2024 report carries indicator 14 and leaves out 9 (sum over 2^53 - 1)")
+    R.check(any("left out" in l and "2^53 - 1" in l and "9/''" in l
+                for l in tree.daemon_log(DISTRICT).splitlines()[n:]),
+            "109's log says what it left out")
+    R.eq(tree.values("VN", "2024", unit=a), {("9", ""): (big, big), ("14", ""): (5, 0)},
+         "national still holds commune %s's own report exactly" % a)
+    tree.put(c, "2025", "14", 999, 0)       # another period still flows
+    want25 = dict(total(tree.children(DISTRICT)))
+    want25[("14", "")] = (want25[("14", "")][0] - commune_values(c)[("14", "")][0] + 999, 0)
+    tree.wait_values("VN", PERIOD, want25, timeout=60)
+    R.check(True, "a later change of 2025 at %s still reaches national" % c)
+
+
 def verify_cmd():
     p = tslib.tierctl_raw(tree.d("VN"), "verify")
     R.eq(p.returncode, 0, "tierctl verify at national exits 0 %s" % (p.stderr.strip()[:300]))
@@ -107,5 +134,6 @@ if R.run(setup):
     R.run(enter)
     if R.run(sums):
         R.run(signatures)
+        R.run(over_bound)
         R.run(verify_cmd)
 R.finish()

@@ -618,12 +618,13 @@ rng(void)
 static uint64_t
 rnum(void)
 {
-	switch (rng() % 5) {
+	switch (rng() % 6) {
 	case 0: return rng() % 128;
 	case 1: return rng() % 256;
 	case 2: return rng() % 65536;
 	case 3: return rng() % 4294967296ull;
-	default: return rng();
+	case 4: return rng() % 8 ? rng() & TS_VALUE_MAX : TS_VALUE_MAX;
+	default: return rng() & TS_VALUE_MAX;
 	}
 }
 
@@ -1260,6 +1261,31 @@ test_bad_fields(void)
 	CHECK_EQ_INT(with_elem(T_BODY, G_BODY_A, E_V0_DIS, "\xa3" "a\tb", 4),
 	    TS_EMALFORMED, "dis with a tab");
 
+	/* The bound of every numerator and denominator: 2^53 - 1. */
+	CHECK_EQ_INT(with_elem(T_BODY, G_BODY_A, E_V0_NUM,
+	    "\xcf\x00\x1f\xff\xff\xff\xff\xff\xff", 9), 0,
+	    "numerator 2^53 - 1 is fine");
+	CHECK_EQ_INT(with_elem(T_BODY, G_BODY_A, E_V0_NUM,
+	    "\xcf\x00\x20\x00\x00\x00\x00\x00\x00", 9), TS_ERANGE,
+	    "numerator 2^53: TS_ERANGE");
+	CHECK_EQ_INT(with_elem(T_BODY, G_BODY_A, E_V0_DEN,
+	    "\xcf\xff\xff\xff\xff\xff\xff\xff\xff", 9), TS_ERANGE,
+	    "denominator 2^64 - 1: TS_ERANGE");
+	CHECK_EQ_INT(ts_status_from_err(TS_ERANGE), TS_ST_MALFORMED,
+	    "a value over the bound is refused as malformed, not retried");
+	{
+		ts_value big = { .ind = "9", .dis = "", .num = TS_VALUE_MAX + 1,
+		    .den = 1 };
+		ts_buf b = { NULL, 0, 0 };
+		CHECK_EQ_INT(ts_values_check(&big, 1, 1), TS_ERANGE,
+		    "nothing over the bound is encoded");
+		CHECK_EQ_INT(ts_msg_ctl_put(&b, "2025", &big, 1), TS_ERANGE,
+		    "a CTL_PUT over the bound is not encoded");
+		big.num = TS_VALUE_MAX;
+		CHECK_EQ_INT(ts_values_check(&big, 1, 1), 0, "2^53 - 1 is encoded");
+		ts_buf_free(&b);
+	}
+
 	/* seq and prev. */
 	CHECK_EQ_INT(with_elem(T_BODY, G_BODY_B, E_SEQ, "\x00", 1),
 	    TS_EMALFORMED, "seq 0");
@@ -1729,7 +1755,7 @@ drng(uint64_t *s)
 
 struct diffstat {
 	long	n, bad, reenc_bad;
-	long	seen[8];	/* 0, MALFORMED, LIMIT, VERSION, NONCANON, other */
+	long	seen[8];	/* 0, MALFORMED, LIMIT, VERSION, NONCANON, other, RANGE */
 };
 
 /* One input: an exactly-sized heap copy (ASan sees any over-read),
@@ -1758,6 +1784,7 @@ diff_one(const uint8_t *p, size_t len, struct diffstat *st)
 	case TS_ELIMIT:		st->seen[2]++; break;
 	case TS_EVERSION:	st->seen[3]++; break;
 	case TS_ENONCANON:	st->seen[4]++; break;
+	case TS_ERANGE:		st->seen[6]++; break;
 	default:		st->seen[5]++; break;
 	}
 	st->n++;
@@ -1904,9 +1931,10 @@ test_check_corpus(void)
 	}
 	free(names);
 	printf("# %zu corpus files, %zu bodies, %ld inputs: %ld accepted, "
-	    "%ld malformed, %ld limit, %ld version, %ld noncanon, %ld other\n",
+	    "%ld malformed, %ld limit, %ld version, %ld noncanon, %ld over "
+	    "the value bound, %ld other\n",
 	    n, nbody, st.n, st.seen[0], st.seen[1], st.seen[2], st.seen[3],
-	    st.seen[4], st.seen[5]);
+	    st.seen[4], st.seen[6], st.seen[5]);
 	CHECK(n >= 100, "envelope corpus found (%zu files)", n);
 	CHECK_EQ_INT(st.bad, 0, "check and decode agree on all %ld corpus "
 	    "variants (code and header)", st.n);

@@ -304,6 +304,12 @@ compare(struct vw *w, const ts_report *r, const ts_vsum *sum, int exact)
 			d = ts_value_cmp(&r->values[i], &sum->v[k]);
 		a = d <= 0 ? &r->values[i] : &zero;
 		b = d >= 0 ? &sum->v[k] : &zero;
+		/* A sum over TS_VALUE_MAX is left out of a rollup by rule
+		 * (node/rollup.c): absent is then what is right. */
+		if (d > 0 && (b->num > TS_VALUE_MAX || b->den > TS_VALUE_MAX)) {
+			k++;
+			continue;
+		}
 		if (exact ? (a->num != b->num || a->den != b->den) :
 		    (a->num < b->num || a->den < b->den))
 			vfail(w, r->origin, r->seq, r->period, "%s/'%s': report "

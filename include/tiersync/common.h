@@ -51,6 +51,8 @@ enum ts_err {
 	TS_ENOTFOUND  = -31015, /* key not present */
 	TS_EPARSE     = -31016, /* text input (file, CLI) is invalid */
 	TS_EINVAL     = -31017, /* invalid argument */
+	TS_ERANGE     = -31019, /* a numerator or denominator over
+	                           TS_VALUE_MAX */
 	/* -31018 retired (see above) */
 };
 
@@ -72,6 +74,12 @@ const char *ts_strerror(int err);
 #define TS_SIGN_SK_LEN   64
 #define TS_CURVE_Z85_LEN 40      /* CURVE key, Z85 text, excluding NUL   */
 #define TS_VALUES_MAX    65536   /* values in one report                 */
+/* Every numerator and denominator, at entry, on the wire and in every
+ * sum: 2^53 - 1, the largest integer every JSON reader and DHIS2 holds
+ * exactly.  A rollup whose sum would pass it leaves that value out and
+ * says so (node/rollup.c); 2^64 / 2^53 = 2048 children could still not
+ * overflow a uint64 sum. */
+#define TS_VALUE_MAX     ((UINT64_C(1) << 53) - 1)
 #define TS_PROV_MAX      65536   /* provenance entries in one report     */
 #define TS_BATCH_MAX     4096    /* envelopes in one PUSH                */
 #define TS_WELCOME_MAX   200000  /* origins listed in one WELCOME        */

@@ -36,6 +36,7 @@ typedef struct ts_config {
 	int  verbose;                   /* log level                          */
 	int  heartbeat_ms;              /* PING / HELLO interval when idle    */
 	int  dead_ms;                   /* link dead if silent this long      */
+	int  max_skew_s;                /* children's clocks ahead of ours    */
 	int  reconnect_min_ms;          /* first reconnect back-off           */
 	int  reconnect_max_ms;          /* back-off doubles up to this        */
 	int  batch_max;                 /* envelopes per PUSH                 */

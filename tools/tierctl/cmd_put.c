@@ -103,11 +103,11 @@ put_parse(struct ctl *c, int argc, char **argv, char **period, ts_value *v)
 		ctl_errx("--dis '%s': %s", dis, why);
 		return EXIT_FAIL;
 	}
-	if (parse_u64(pos[2], strlen(pos[2]), &v->num, &why) != 0) {
+	if (parse_value(pos[2], strlen(pos[2]), &v->num, &why) != 0) {
 		ctl_errx("NUM '%s' %s", pos[2], why);
 		return EXIT_FAIL;
 	}
-	if (npos == 4 && parse_u64(pos[3], strlen(pos[3]), &v->den, &why) != 0) {
+	if (npos == 4 && parse_value(pos[3], strlen(pos[3]), &v->den, &why) != 0) {
 		ctl_errx("DEN '%s' %s", pos[3], why);
 		return EXIT_FAIL;
 	}

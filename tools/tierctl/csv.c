@@ -158,7 +158,7 @@ csv_number(struct csv *x, unsigned col, const char *s, size_t n, uint64_t *v)
 		*v = 0;
 		return 0;
 	}
-	if (parse_u64(s, n, v, &why) != 0) {
+	if (parse_value(s, n, v, &why) != 0) {
 		if (n == 0)
 			csv_err(x, x->line, col, "%s is empty", col_names[col - 1]);
 		else

@@ -327,6 +327,28 @@ parse_u64(const char *s, size_t len, uint64_t *v, const char **why)
 	return 0;
 }
 
+int
+parse_value(const char *s, size_t len, uint64_t *v, const char **why)
+{
+	uint64_t x;
+	int rc;
+
+	if ((rc = parse_u64(s, len, &x, why)) != 0) {
+		size_t i;
+		for (i = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (len == 0 || i != len)
+			return rc;      /* not a number: parse_u64 says why */
+	}
+	if (rc != 0 || x > TS_VALUE_MAX) {
+		*why = "is over 9007199254740991 (2^53 - 1), the bound of every "
+		    "numerator and denominator";
+		return TS_EPARSE;
+	}
+	*v = x;
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Formatting                                                           */
 /* ------------------------------------------------------------------ */

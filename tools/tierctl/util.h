@@ -75,6 +75,9 @@ void ctl_datadir_abs(const struct ctl *c, char *out, size_t outlen);
 /* Strict unsigned decimal: digits only, no sign, no blanks, no overflow.
  * Returns 0, or TS_EPARSE with a short reason in *why. */
 int  parse_u64(const char *s, size_t len, uint64_t *v, const char **why);
+/* The same for a numerator or denominator: also refused over
+ * TS_VALUE_MAX (2^53 - 1), naming the bound. */
+int  parse_value(const char *s, size_t len, uint64_t *v, const char **why);
 
 /* ---- formatting ---- */
 void fmt_iso8601(uint64_t ms, char *out, size_t outlen);  /* UTC, "Z"  */
