@@ -1739,20 +1739,49 @@ ts_dead_count(ts_txn *t, uint64_t *n)
 	return db_count(t, DB_DEAD, n, "dead count");
 }
 
+static int
+fork_count_fn(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	size_t *n = arg;
+
+	(void)k;
+	(void)v;
+	return ++*n >= TS_FORK_HASHES_MAX ? 1 : 0;
+}
+
 int
 ts_fork_put(ts_txn *t, const char *origin, uint64_t seq,
     const uint8_t hash[TS_HASH_LEN], const uint8_t *env, size_t len)
 {
 	uint8_t key[TS_CODE_MAX + 1 + 8 + 1 + TS_HASH_LEN];
-	size_t kl;
+	size_t kl, held = 0;
+	int rc;
 
 	if (hash == NULL || env == NULL || len == 0 ||
 	    (kl = origin_seq_key(key, origin, seq)) == 0)
 		return TS_EINVAL;
 	key[kl] = '\0';
+	/* Bounded evidence: one forged history proves the fork; the rest
+	 * are kept as hashes only, and past TS_FORK_HASHES_MAX not at all
+	 * (a child signing 40 1-MiB forks of one seq grew its parent's
+	 * store by 37 MB). */
+	if ((rc = db_walk(t, DB_FORKS, key, kl + 1, fork_count_fn, &held,
+	    "fork walk")) < 0)
+		return rc;
+	if (held >= TS_FORK_HASHES_MAX)
+		return 0;
 	memcpy(key + kl + 1, hash, TS_HASH_LEN);
-	return db_put(t, DB_FORKS, key, kl + 1 + TS_HASH_LEN, env, len, 0,
-	    "fork put");
+	{
+		/* The same fork again: keep what is held (maybe the whole). */
+		MDB_val have;
+		rc = db_get(t, DB_FORKS, key, kl + 1 + TS_HASH_LEN, &have, "fork get");
+		if (rc == 0)
+			return 0;
+		if (rc != TS_ENOTFOUND)
+			return rc;
+	}
+	return db_put(t, DB_FORKS, key, kl + 1 + TS_HASH_LEN, env,
+	    held == 0 ? len : 0, 0, "fork put");
 }
 
 int

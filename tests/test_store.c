@@ -1638,6 +1638,59 @@ test_mdb_err(void)
 	    TS_ERR_MIN, TS_ERR_MAX, MDB_KEYEXIST, MDB_LAST_ERRCODE);
 }
 
+/* ---- bounded fork evidence ---- */
+
+struct forks_arg { unsigned from, n; uint8_t *env; size_t len; };
+
+static int
+forks_fn(ts_txn *t, void *arg)
+{
+	struct forks_arg *a = arg;
+	uint8_t h[TS_HASH_LEN];
+	unsigned i;
+	int rc;
+
+	for (i = a->from; i < a->from + a->n; i++) {
+		memset(h, 0, sizeof(h));
+		memcpy(h, &i, sizeof(i));
+		a->env[0] = (uint8_t)i;
+		if ((rc = ts_fork_put(t, "03391", 7, h, a->env, a->len)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void
+test_forks_bounded(void)
+{
+	ts_store *s = NULL;
+	ts_txn *t = NULL;
+	struct stat st;
+	uint64_t n = 0;
+	char file[4200];
+	struct forks_arg a = { 0, 100, NULL, 512 << 10 };
+
+	if ((a.env = calloc(1, a.len)) == NULL)
+		return;
+	CHECK_EQ_INT(ts_store_open(&s, path("forks"), 0, 0, 0), 0, "open");
+	CHECK_EQ_INT(ts_store_write(s, forks_fn, &a), 0,
+	    "100 forks of 512 KiB for one origin and seq");
+	a.from = 0;
+	a.n = 1;
+	CHECK_EQ_INT(ts_store_write(s, forks_fn, &a), 0, "the first fork again");
+	CHECK_EQ_INT(ts_store_read_begin(s, &t), 0, "read");
+	CHECK(ts_fork_count(t, &n) == 0 && n == TS_FORK_HASHES_MAX,
+	    "%d forks kept (got %llu), no more", TS_FORK_HASHES_MAX,
+	    (unsigned long long)n);
+	ts_store_read_end(&t);
+	ts_store_close(&s);
+	snprintf(file, sizeof(file), "%s/data.mdb", path("forks"));
+	CHECK(stat(file, &st) == 0 && st.st_size < (4 << 20),
+	    "one whole envelope kept, the rest hashes: data.mdb %lld bytes, "
+	    "not 50 MB", (long long)st.st_size);
+	free(a.env);
+}
+
 int
 main(void)
 {
@@ -1660,6 +1713,7 @@ main(void)
 	test_lazy();
 	test_env_layout();
 	test_power_cut();
+	test_forks_bounded();
 	rm_rf(tmpdir);
 	return ts_test_done();
 }

@@ -245,6 +245,11 @@ int ts_outbox_count(ts_txn *t, uint64_t *n);
 /* ---- dead letters, forks, audit, dirty ---- */
 int ts_dead_put(ts_txn *t, uint64_t id, int status, const uint8_t *env, size_t len);
 int ts_dead_count(ts_txn *t, uint64_t *n);
+/* Keep a fork as evidence: the first conflicting envelope of (origin,
+ * seq) whole, later ones as their body hash only (an empty value under
+ * the key), and none past TS_FORK_HASHES_MAX per (origin, seq) -- the
+ * caller counts every fork in meta either way.  0 or a store error. */
+#define TS_FORK_HASHES_MAX 64
 int ts_fork_put(ts_txn *t, const char *origin, uint64_t seq,
                 const uint8_t hash[TS_HASH_LEN], const uint8_t *env, size_t len);
 int ts_fork_count(ts_txn *t, uint64_t *n);
