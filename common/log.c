@@ -46,17 +46,42 @@ int  log_getverbose(void) { return log_verbose; }
 
 static void vlog(int, const char *, va_list, int) __attribute__((format(printf, 2, 0)));
 
+/*
+ * Control characters in a line (a child's ERR reason, a HELLO topology
+ * name: whatever a peer sends may end up here) are written as \xNN, so
+ * no one can forge a line of this log; the line is bounded too.
+ */
+static void
+escape_controls(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (; *in != '\0' && o + 5 < outlen; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (c < 0x20 || c == 0x7f) {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		} else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+}
+
 static void
 vlog(int pri, const char *fmt, va_list ap, int with_errno)
 {
-	char msg[2048];
+	char raw[2048], msg[2048];
 	int saved = errno;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (with_errno) {
-		size_t n = strlen(msg);
-		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
+		size_t n = strlen(raw);
+		snprintf(raw + n, sizeof(raw) - n, ": %s", strerror(saved));
 	}
+	escape_controls(raw, msg, sizeof(msg));
 	if (log_syslog) {
 		syslog(pri, "%s", msg);
 	} else {

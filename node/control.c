@@ -105,14 +105,23 @@ control_on_request(struct node *n, const uint8_t *p, size_t len, int frames,
 {
 	ts_msg m;
 	char why[TS_REASON_MAX + 1];
-	int rc;
+	int rc, type;
 
 	memset(&m, 0, sizeof(m));
 	if (frames != 1) {
+		log_warnx("control: a request of %d frames: refused", frames);
 		reply(out, TS_ST_MALFORMED, "control: expected one frame");
 		return;
 	}
-	rc = ts_msg_decode(p, len, &m);
+	if ((rc = ts_msg_peek(p, len, &type)) == 0 && type != TS_MSG_CTL_PUT &&
+	    type != TS_MSG_CTL_REPLACE && type != TS_MSG_CTL_RELOAD) {
+		log_warnx("control: message type %d refused undecoded", type);
+		reply(out, TS_ST_PROTOCOL, "control: only CTL_PUT, CTL_REPLACE and "
+		    "CTL_RELOAD are accepted here");
+		return;
+	}
+	if (rc == 0)
+		rc = ts_msg_decode(p, len, &m);
 	if (rc != 0) {
 		snprintf(why, sizeof(why), "control: bad request: %s", ts_strerror(rc));
 		log_warnx("%s", why);

@@ -23,6 +23,8 @@
 void
 downlink_close(struct node *n)
 {
+	free(n->warnlim);
+	n->warnlim = NULL;
 	free(n->peers);
 	n->peers = NULL;
 	free(n->anchor);
@@ -35,6 +37,72 @@ downlink_close(struct node *n)
 	n->held_acks = NULL;
 	n->nheld_acks = n->held_acks_cap = 0;
 	n->npeers = n->peers_cap = 0;
+}
+
+/*
+ * A warning about what a child sent, at most WARN_PER_S lines per child
+ * per second: the rest are counted, and downlink_tick (or the next line)
+ * says how many were held back.  No child can flood its parent's log.
+ */
+#define WARN_PER_S 5
+static void child_warn(struct node *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+child_warn(struct node *n, int sender, const char *fmt, ...)
+{
+	struct warnlim *w;
+	char msg[512];
+	uint64_t now = node_mono(n);
+	va_list ap;
+
+	if (n->warnlim == NULL &&
+	    (n->warnlim = calloc(n->topo->nunits, sizeof(*n->warnlim))) == NULL)
+		return;
+	w = &n->warnlim[sender];
+	if (w->last == 0 || now >= w->last + 1000) {
+		if (w->held > 0)
+			log_warnx("downlink: from %s: %u more lines held back",
+			    n->topo->units[sender].code, w->held);
+		w->last = now;
+		w->n = 0;
+		w->held = 0;
+	}
+	if (w->n >= WARN_PER_S) {
+		w->held++;
+		n->warn_held = 1;
+		return;
+	}
+	w->n++;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("downlink: from %s: %s", n->topo->units[sender].code, msg);
+}
+
+/* Say how many warnings each child had held back, once its second is
+ * over. */
+static void
+warn_flush(struct node *n, uint64_t now)
+{
+	size_t u;
+	int more = 0;
+
+	if (!n->warn_held || n->warnlim == NULL)
+		return;
+	for (u = 0; u < n->topo->nunits; u++) {
+		struct warnlim *w = &n->warnlim[u];
+		if (w->held == 0)
+			continue;
+		if (now < w->last + 1000) {
+			more = 1;
+			continue;
+		}
+		log_warnx("downlink: from %s: %u more lines held back",
+		    n->topo->units[u].code, w->held);
+		w->held = 0;
+	}
+	n->warn_held = more;
 }
 
 static struct peer *
@@ -104,6 +172,7 @@ downlink_tick(struct node *n, uint64_t now)
 	size_t i = 0;
 
 	zap_flush(n, now);
+	warn_flush(n, now);
 	while (i < n->npeers) {
 		if (now > n->peers[i].last_rx && now - n->peers[i].last_rx > idle) {
 			log_debug("downlink: session of %s expired",
@@ -244,6 +313,9 @@ on_hello(struct node *n, const void *rid, size_t rid_len, int sender,
  */
 
 #define ST_PENDING 0xff            /* passed step 1, judged in the txn */
+/* Refusals of one PUSH that each get a log line, an ERR and an audit
+ * line; the rest are summarised (all are in the ACK and the counters). */
+#define REFUSALS_SHOWN 8
 
 struct verdict {
 	uint8_t status;
@@ -269,6 +341,7 @@ struct push_job {                  /* one PUSH of one child            */
 	const ts_msg *m;
 	struct penv  *e;           /* m->nenvs entries                 */
 	size_t        stored, dirty;
+	size_t        audited;     /* refusals given an audit line     */
 	size_t        verified, chained; /* how each was authenticated  */
 };
 
@@ -616,14 +689,16 @@ group_fn(ts_txn *t, void *arg)
 	g->forks = g->refused = 0;        /* restartable after a map grow */
 	for (k = 0; k < g->njobs; k++) {
 		struct push_job *j = &g->jobs[k];
-		j->stored = j->dirty = 0;
+		j->stored = j->dirty = j->audited = 0;
 		for (i = 0; i < j->m->nenvs; i++) {
 			struct penv *e = &j->e[i];
 			e->v.status = e->pre;
 			if (e->pre == ST_PENDING &&
 			    (rc = store_one(t, g, j, &j->m->envs[i], e)) != 0)
 				return rc;
-			if (e->v.status > TS_ST_HELD) {
+			if (e->v.status > TS_ST_HELD && j->audited++ >= REFUSALS_SHOWN) {
+				g->refused++;   /* counted; the ACK says which */
+			} else if (e->v.status > TS_ST_HELD) {
 				char line[320];
 				g->refused++;
 				snprintf(line, sizeof(line), "refused from %s: origin %s "
@@ -830,6 +905,11 @@ push_group(struct node *n, struct push_job *jobs, size_t njobs, int lazy)
 			memset(st, TS_ST_RETRY, ne);
 			send_err(n, j->rid, j->rid_len, TS_ST_RETRY, why, "", 0);
 		} else {
+			/* Every refusal is in the ACK; the first REFUSALS_SHOWN of
+			 * a PUSH also get a log line and an ERR each, the rest one
+			 * summary of each: 4,096 badly signed envelopes once cost
+			 * 4,096 ERRs and log lines. */
+			size_t nref = 0, nheld = 0;
 			for (i = 0; i < ne; i++) {
 				struct verdict *v = &j->e[i].v;
 				st[i] = v->status;
@@ -837,12 +917,15 @@ push_group(struct node *n, struct push_job *jobs, size_t njobs, int lazy)
 					n->cnt.env_stored++;
 				else if (v->status == TS_ST_HELD) {
 					n->cnt.env_held++;
-					log_info("downlink: from %s: %s seq %llu already "
-					    "held (duplicate, not applied)", code, v->origin,
-					    (unsigned long long)v->seq);
+					if (nheld++ < REFUSALS_SHOWN)
+						log_info("downlink: from %s: %s seq %llu already "
+						    "held (duplicate, not applied)", code,
+						    v->origin, (unsigned long long)v->seq);
 				} else {
 					n->cnt.env_refused++;
 					n->cnt.refused_by[v->status]++;
+					if (nref++ >= REFUSALS_SHOWN)
+						continue;
 					log_warnx("downlink: refused from %s: origin %s seq "
 					    "%llu: %s: %s", code, v->origin[0] ? v->origin : "?",
 					    (unsigned long long)v->seq,
@@ -850,6 +933,17 @@ push_group(struct node *n, struct push_job *jobs, size_t njobs, int lazy)
 					send_err(n, j->rid, j->rid_len, v->status, v->reason,
 					    v->origin, v->seq);
 				}
+			}
+			if (nheld > REFUSALS_SHOWN)
+				log_info("downlink: from %s: %zu more envelopes of batch "
+				    "%llu already held", code, nheld - REFUSALS_SHOWN,
+				    (unsigned long long)j->m->batch);
+			if (nref > REFUSALS_SHOWN) {
+				char why[160];
+				snprintf(why, sizeof(why), "%zu more envelopes of this PUSH "
+				    "refused (statuses in the ACK)", nref - REFUSALS_SHOWN);
+				log_warnx("downlink: refused from %s: %s", code, why);
+				send_err(n, j->rid, j->rid_len, TS_ST_MALFORMED, why, "", 0);
 			}
 			stored += j->stored;
 			dirty += j->dirty;
@@ -899,6 +993,7 @@ dispatch(struct node *n, const void *rid, size_t rid_len, int sender,
 		on_hello(n, rid, rid_len, sender, m);
 		break;
 	case TS_MSG_PUSH:
+		child_warn(n, sender, "PUSH before HELLO: refused");
 		send_err(n, rid, rid_len, TS_ST_PROTOCOL, "HELLO first", "", 0);
 		break;
 	case TS_MSG_PING:
@@ -914,10 +1009,12 @@ dispatch(struct node *n, const void *rid, size_t rid_len, int sender,
 			send_to(n, rid, rid_len);
 		break;
 	case TS_MSG_ERR:
-		log_warnx("downlink: child %s says: %s (%s)",
-		    n->topo->units[sender].code, ts_status_name(m->code), m->reason);
+		child_warn(n, sender, "child says: %s (%s)", ts_status_name(m->code),
+		    m->reason);
 		break;
 	default:
+		child_warn(n, sender, "message type %d is not valid towards a parent",
+		    m->type);
 		send_err(n, rid, rid_len, TS_ST_PROTOCOL,
 		    "message type not valid towards a parent", "", 0);
 	}
@@ -929,12 +1026,23 @@ decode_or_err(struct node *n, const void *rid, size_t rid_len, int sender,
 {
 	int rc;
 
+	int type;
+
 	memset(m, 0, sizeof(*m));
-	if ((rc = ts_msg_decode(data, len, m)) != 0) {
+	/* Refuse by type before decoding what a child never sends (a
+	 * CTL_REPLACE of 65,536 x 65,536 once cost 16 s to decode). */
+	if ((rc = ts_msg_peek(data, len, &type)) == 0 && type != TS_MSG_HELLO &&
+	    type != TS_MSG_PUSH && type != TS_MSG_PING && type != TS_MSG_ERR) {
+		child_warn(n, sender, "message type %d is not valid towards a "
+		    "parent: refused undecoded (%zu bytes)", type, len);
+		send_err(n, rid, rid_len, TS_ST_PROTOCOL,
+		    "message type not valid towards a parent", "", 0);
+		return -1;
+	}
+	if (rc != 0 || (rc = ts_msg_decode(data, len, m)) != 0) {
 		char why[96];
 		snprintf(why, sizeof(why), "malformed message: %s", ts_strerror(rc));
-		log_warnx("downlink: from %s: %s (%zu bytes)",
-		    n->topo->units[sender].code, why, len);
+		child_warn(n, sender, "%s (%zu bytes)", why, len);
 		send_err(n, rid, rid_len, ts_status_from_err(rc), why, "", 0);
 		return -1;
 	}
@@ -1033,6 +1141,9 @@ downlink_on_batch(struct node *n, const struct node_inmsg *in, size_t k,
 		struct peer *p;
 
 		if (x->frames != 1) {
+			if (x->sender >= 0)
+				child_warn(n, x->sender, "a message of %d frames: refused",
+				    x->frames);
 			flush_pushes(n, jobs, &njobs, lazy);
 			send_err(n, x->rid, x->rid_len, TS_ST_MALFORMED,
 			    "one frame per message", "", 0);

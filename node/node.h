@@ -54,6 +54,12 @@ struct held_ack {          /* an ACK waiting for its commit to be durable */
 	size_t   len;
 };
 
+struct warnlim {           /* child_warn's rate limit, per unit        */
+	uint64_t last;         /* mono ms its second began; 0 none          */
+	unsigned n;            /* lines written in that second              */
+	unsigned held;         /* lines held back in it                     */
+};
+
 struct peer {              /* a child's session, keyed by routing id     */
 	uint8_t  rid[256];
 	size_t   rid_len;
@@ -136,6 +142,8 @@ struct node {
 	/* downlink */
 	struct peer *peers;
 	size_t      npeers, peers_cap;
+	struct warnlim *warnlim;             /* per unit; downlink.c      */
+	int         warn_held;               /* some warnlim has held > 0 */
 	int        *anchor;                  /* per unit, -1; downlink.c   */
 	/* ACKs of lazily committed groups, sent once the store says their
 	 * commit is durable (downlink.c, ts_store_write_ex) */
@@ -169,6 +177,9 @@ struct node {
 	/* ZAP denials are counted in memory (zap.c) and added to meta
 	 * n_zap_denied by the next PUSH txn or a small periodic txn. */
 	uint64_t    zap_flushed, zap_flush_at;
+	/* zap.c's log rate limit */
+	uint64_t    zap_log_window, zap_log_n, zap_log_held;
+	char        zap_log_note[64];
 	/* domain: the catalogue's !version, carried in every report ("" =
 	 * no catalogue configured). */
 	char        catalogue_id[TS_CAT_MAX + 1];

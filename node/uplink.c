@@ -584,11 +584,20 @@ void
 uplink_on_msg(struct node *n, const uint8_t *p, size_t len)
 {
 	ts_msg m;
-	int rc;
+	int rc, type;
 
 	n->up_last_rx = node_mono(n);
 	memset(&m, 0, sizeof(m));
-	if ((rc = ts_msg_decode(p, len, &m)) != 0) {
+	/* What a parent never sends is not decoded at all. */
+	if ((rc = ts_msg_peek(p, len, &type)) == 0 && type != TS_MSG_WELCOME &&
+	    type != TS_MSG_ACK && type != TS_MSG_ERR && type != TS_MSG_PONG &&
+	    type != TS_MSG_PING) {
+		log_warnx("uplink: message type %d from parent is not valid towards "
+		    "a child (%zu bytes, not decoded)", type, len);
+		link_reset(n, "invalid message type from parent");
+		return;
+	}
+	if (rc != 0 || (rc = ts_msg_decode(p, len, &m)) != 0) {
 		log_warnx("uplink: malformed message from parent: %s", ts_strerror(rc));
 		link_reset(n, "malformed message from parent");
 		return;

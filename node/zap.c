@@ -22,6 +22,32 @@ is_direct_child(const struct node *n, const char *code)
 	return u >= 0 && n->topo->units[u].parent == n->self;
 }
 
+/* Refused handshakes are logged at most ZAP_LOG_PER_S a second; the
+ * next line says how many were not (a flood of unknown keys must not
+ * fill the log).  Every refusal is counted (n_zap_denied). */
+#define ZAP_LOG_PER_S 5
+
+static int
+zap_log_ok(struct node *n)
+{
+	uint64_t now = node_mono(n);
+
+	n->zap_log_note[0] = '\0';
+	if (now >= n->zap_log_window + 1000) {
+		if (n->zap_log_held > 0)
+			snprintf(n->zap_log_note, sizeof(n->zap_log_note),
+			    " (%llu more refused before, not logged)",
+			    (unsigned long long)n->zap_log_held);
+		n->zap_log_window = now;
+		n->zap_log_n = 0;
+		n->zap_log_held = 0;
+	}
+	if (n->zap_log_n++ < ZAP_LOG_PER_S)
+		return 1;
+	n->zap_log_held++;
+	return 0;
+}
+
 static int
 deny(struct zap_rep *rp, const char *text)
 {
@@ -50,14 +76,17 @@ zap_decide(struct node *n, const struct zap_req *rq, struct zap_rep *rp)
 	k = ts_keys_by_curve(n->keys, rq->curve_pk, node_wall(n) / 1000);
 	ts_z85_encode32(rq->curve_pk, z85);
 	if (k == NULL) {
-		log_warnx("zap: refused CURVE key %s from %s: not in %s (or expired)",
-		    z85, addr, n->cfg.keys);
+		if (zap_log_ok(n))
+			log_warnx("zap: refused CURVE key %s from %s: not in %s (or "
+			    "expired)%s", z85, addr, n->cfg.keys, n->zap_log_note);
 		n->cnt.zap_denied++;
 		return deny(rp, "unknown key");
 	}
 	if (!is_direct_child(n, k->code)) {
-		log_warnx("zap: refused CURVE key %s from %s: unit %s is not a direct "
-		    "child of %s", z85, addr, k->code, n->cfg.unit);
+		if (zap_log_ok(n))
+			log_warnx("zap: refused CURVE key %s from %s: unit %s is not a "
+			    "direct child of %s%s", z85, addr, k->code, n->cfg.unit,
+			    n->zap_log_note);
 		n->cnt.zap_denied++;
 		return deny(rp, "not a child of this unit");
 	}

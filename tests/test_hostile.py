@@ -211,6 +211,54 @@ def impersonate():
         m = recv(im.s, 5)
         R.check(isinstance(m, list) and m[:2] == [1, 5],
                 "a non-msgpack frame gets an ERR: %r" % (m,))
+        # Log injection: an ERR whose reason carries a newline and a
+        # forged log line, 30 times.  The line is escaped (\x0a), never
+        # written as a line of its own, and repeats are held back.
+        while recv(im.s, 0.3) is not None:
+            pass
+        n = log_len(PARENT)
+        forged = "x\n2026-12-04T00:00:00.000Z tiersyncd 109[info]: INJECTED-LINE"
+        for _ in range(30):
+            im.send([1, 5, 2, forged, "", 0])
+        wait_until(lambda: any("\\x0a2026" in l for l in log_lines_since(PARENT, n)),
+                   10, "109 to log the ERR with its newline escaped")
+        lines = log_lines_since(PARENT, n)
+        R.check(not any(l.startswith("2026-12-04T00:00:00.000Z") or
+                        l.lstrip().startswith("tiersyncd 109[info]: INJECTED") for l in lines),
+                "no forged line in 109's log")
+        says = [l for l in lines if "child says" in l]
+        R.check(1 <= len(says) <= 6, "30 ERRs in a burst: %d log line(s), the rest held back"
+                % len(says))
+        wait_until(lambda: any("more lines held back" in l for l in log_lines_since(PARENT, n)),
+                   10, "109 to say how many lines it held back")
+        R.check(True, "109 says how many lines it held back")
+
+        # CTL_REPLACE on the link, 65,536 indicators: refused by type,
+        # undecoded, with ERR protocol and a log line, in well under a second.
+        n = log_len(PARENT)
+        big = [1, 18, PERIOD, ["i%d" % i for i in range(65536)],
+               [["i%d" % i, "", 1, 1] for i in range(0, 65536, 2)]]
+        t0 = time.monotonic()
+        im.send(big)
+        m = recv(im.s, 10)
+        took = time.monotonic() - t0
+        R.check(isinstance(m, list) and m[:3] == [1, 5, ST["protocol"]],
+                "CTL_REPLACE on the link -> ERR protocol: %r" % (m[:4] if m else m,))
+        wait_until(lambda: any("not valid towards a parent" in l
+                               for l in log_lines_since(PARENT, n)), 10, "109 to log it")
+        R.check(True, "CTL_REPLACE on the link logged (answered in %.2f s)" % took)
+
+        # A PUSH of 200 badly signed envelopes: 200 statuses in the ACK,
+        # but at most REFUSALS_SHOWN + 1 ERRs.
+        forged_envs = [seal(encode_body(COMMUNE, PERIOD, held_seq + 1 + i, os.urandom(32),
+                                        tree.topo_version, forged_vals), os.urandom(32))
+                       for i in range(200)]
+        ne = len(im.errs)
+        st = im.push(forged_envs, err_wait=1.0)
+        R.check(len(st) == 200 and all(x != ST["stored"] for x in st),
+                "200 forged envelopes: 200 refusals in the ACK")
+        R.check(1 <= len(im.errs) - ne <= 9, "... and %d ERRs, not 200" % (len(im.errs) - ne))
+
         R.check(tree.alive(PARENT), "109 still running after the hostile PUSHes")
         R.eq(snapshot(), before, "nothing was applied: reports at 109 and national and the held chain unchanged")
         wait_until(lambda: int(tslib.status_field(tree.status(PARENT), "refused")) >= refused0 + 5,

@@ -276,5 +276,10 @@ int ts_msg_ctl_reload(ts_buf *out);
  * (proto version differs), TS_EUNKNOWN (type), TS_ENOMEM.  On error *m
  * is cleared. */
 int ts_msg_decode(const uint8_t *p, size_t len, ts_msg *m);
+/* The type of a link message from its first bytes only (array header,
+ * version, type), so a receiver refuses a type it never takes before
+ * decoding the rest.  0 with *type set, or the error ts_msg_decode
+ * would give for those bytes (TS_EVERSION, TS_EUNKNOWN, ...). */
+int ts_msg_peek(const uint8_t *p, size_t len, int *type);
 
 #endif
