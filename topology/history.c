@@ -19,6 +19,7 @@
 #define HIST_LINES_MAX	((size_t)1 << 24)
 #define HIST_VERSIONS_MAX 1024
 
+static const char TREE_HEADER[] = "code\tlevel\tparent\tname";
 static const char MAP_HEADER[] = "level\told_code\tnew_code\tkind";
 static const char HIST_HEADER[] = "version\teffective\ttree\tmapping";
 
@@ -775,4 +776,45 @@ ts_hist_tree_for(const ts_hist *h, const char *period)
 	int	i = ts_hist_version_for(h, period);
 
 	return i < 0 ? NULL : h->v[i].tree;
+}
+
+int
+ts_hist_file_kind(const char *path, char *err, size_t errlen)
+{
+	ts_lines rd;
+	ts_field fv[1];
+	const char *p;
+	char	*buf = NULL;
+	size_t	 len = 0, llen;
+	int	 rc, kind = 0;
+
+	if (path == NULL)
+		return TS_EINVAL;
+	if ((rc = ts_file_read(path, (size_t)256 << 20, &buf, &len, err,
+	    errlen)) != 0)
+		return rc;
+	ts_lines_init(&rd, buf, len);
+	while (kind == 0 &&
+	    (rc = tp_next_line(&rd, path, &p, &llen, err, errlen)) == 1) {
+		ts_tsv_split(p, llen, fv, 1);
+		if (tp_feq(&fv[0], "!version") ||
+		    (llen == sizeof(TREE_HEADER) - 1 &&
+		    memcmp(p, TREE_HEADER, llen) == 0))
+			kind = TS_HIST_FILE_TREE;
+		else if (tp_feq(&fv[0], "!from") || tp_feq(&fv[0], "!to") ||
+		    (llen == sizeof(MAP_HEADER) - 1 &&
+		    memcmp(p, MAP_HEADER, llen) == 0))
+			kind = TS_HIST_FILE_MAP;
+		else if (llen == sizeof(HIST_HEADER) - 1 &&
+		    memcmp(p, HIST_HEADER, llen) == 0)
+			kind = TS_HIST_FILE_HISTORY;
+	}
+	free(buf);
+	if (rc < 0)
+		return rc;
+	if (kind == 0)
+		return tp_perr(err, errlen, path, rd.line > 0 ? rd.line : 1, "neither "
+		    "a tree, a mapping nor a history (no !version, !from, !to "
+		    "or header line)");
+	return kind;
 }

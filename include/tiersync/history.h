@@ -138,4 +138,14 @@ int  ts_hist_version_for(const ts_hist *h, const char *period);
 /* The same as the tree (owned by h), or NULL when it fails. */
 const ts_topo *ts_hist_tree_for(const ts_hist *h, const char *period);
 
+/* What a file is, from its first line that tells (a directive or a
+ * header line): TS_HIST_FILE_TREE (!version, or the tree's header),
+ * TS_HIST_FILE_MAP (!from, !to, or the mapping's header) or
+ * TS_HIST_FILE_HISTORY (the history's header).  Returns that kind, or
+ * TS_EPARSE ("path:line: ..." in err) when no line tells or the file
+ * cannot be read (TS_ESYS / TS_ELIMIT, "path: reason"). */
+enum ts_hist_file { TS_HIST_FILE_TREE = 1, TS_HIST_FILE_MAP = 2,
+                    TS_HIST_FILE_HISTORY = 3 };
+int  ts_hist_file_kind(const char *path, char *err, size_t errlen);
+
 #endif
