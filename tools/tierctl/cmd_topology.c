@@ -840,8 +840,10 @@ cmd_topology(struct ctl *c, int argc, char **argv)
 	int npos, rc;
 
 	memset(&o, 0, sizeof(o));
-	if ((rc = opt_parse(c, argc, argv, opts, pos, 1, 3, &npos)) != 0)
+	if ((rc = opt_parse(c, argc, argv, opts, pos, 0, 3, &npos)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
+	if (npos == 0)
+		return ctl_usage("missing subcommand (check, show or diff)");
 	if (strcmp(pos[0], "check") == 0) {
 		if (npos != 2)
 			return ctl_usage("check takes one FILE");

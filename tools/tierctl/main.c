@@ -71,7 +71,7 @@ static const struct cmd cmds[] = {
 	  "with its replication state for PERIOD as seen here: reported, late\n"
 	  "(first arrived after its deadline) or missing." },
 	{ "topology", cmd_topology,
-	  "check FILE [--old TREE --new TREE] | show [--unit CODE] [--period P | --version V] [--depth N] | diff OLD NEW [--unit CODE]  [--history FILE]",
+	  "check FILE [--old TREE --new TREE] | show [--unit CODE] [--period P | --version V] [--depth N] | diff OLD NEW [--unit CODE]; show, diff: [--history FILE]",
 	  "check: parse and check a tree, a reform mapping (against its trees\n"
 	  "with --old/--new) or a history, and count what it holds.  show: the\n"
 	  "tree a period is reported in (default: in force today), indented.\n"
