@@ -118,6 +118,14 @@ tp_valid_date(const ts_field *f)
 }
 
 
+int
+tp_parse_start(const char *text, size_t len, char *err, size_t errlen)
+{
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	return text == NULL && len > 0 ? TS_EINVAL : 0;
+}
+
 size_t
 tp_count_lines(const char *text, size_t len)
 {

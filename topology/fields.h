@@ -33,6 +33,9 @@ int tp_valid_version(const ts_field *f);
 /* YYYY-MM-DD, a real calendar date, year 2000..2999 like periods. */
 int tp_valid_date(const ts_field *f);
 
+/* What every parse function does first, once it has cleared its output:
+ * err emptied; TS_EINVAL when text is NULL with len > 0, else 0. */
+int tp_parse_start(const char *text, size_t len, char *err, size_t errlen);
 /* Number of lines of text[0..len) (an upper bound on its records). */
 size_t tp_count_lines(const char *text, size_t len);
 /* The next line with data from lr (comments and blank lines skipped,

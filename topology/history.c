@@ -253,10 +253,8 @@ ts_hist_map_parse(ts_hist_map **mp, const char *name, const char *text,
 	if (mp == NULL)
 		return TS_EINVAL;
 	*mp = NULL;
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (text == NULL && len > 0)
-		return TS_EINVAL;
+	if ((rc = tp_parse_start(text, len, err, errlen)) != 0)
+		return rc;
 	if (name == NULL)
 		name = "mapping";
 	nlines = tp_count_lines(text, len);
@@ -328,21 +326,31 @@ fail:
 	return rc;
 }
 
-int
-ts_hist_map_load(ts_hist_map **mp, const char *path, char *err, size_t errlen)
+/* Read path whole and parse it: a mapping into *(ts_hist_map **)out
+ * when dir is NULL, else a history into *(ts_hist **)out. */
+static int
+load_file(void *out, const char *path, const char *dir, char *err,
+    size_t errlen)
 {
 	char	*buf = NULL;
 	size_t	 len = 0;
 	int	 rc;
 
+	if ((rc = ts_file_read(path, HIST_FILE_MAX, &buf, &len, err, errlen)) != 0)
+		return rc;
+	rc = dir == NULL ? ts_hist_map_parse(out, path, buf, len, err, errlen) :
+	    ts_hist_parse(out, path, buf, len, dir, err, errlen);
+	free(buf);
+	return rc;
+}
+
+int
+ts_hist_map_load(ts_hist_map **mp, const char *path, char *err, size_t errlen)
+{
 	if (mp == NULL || path == NULL)
 		return TS_EINVAL;
 	*mp = NULL;
-	if ((rc = ts_file_read(path, HIST_FILE_MAX, &buf, &len, err, errlen)) != 0)
-		return rc;
-	rc = ts_hist_map_parse(mp, path, buf, len, err, errlen);
-	free(buf);
-	return rc;
+	return load_file(mp, path, NULL, err, errlen);
 }
 
 /* ---- mapping: bind to the trees ---------------------------------- */
@@ -646,10 +654,8 @@ ts_hist_parse(ts_hist **hp, const char *name, const char *text, size_t len,
 	if (hp == NULL)
 		return TS_EINVAL;
 	*hp = NULL;
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (text == NULL && len > 0)
-		return TS_EINVAL;
+	if ((rc = tp_parse_start(text, len, err, errlen)) != 0)
+		return rc;
 	if (name == NULL)
 		name = "history";
 	nlines = tp_count_lines(text, len);
@@ -710,9 +716,7 @@ fail:
 int
 ts_hist_load(ts_hist **hp, const char *path, char *err, size_t errlen)
 {
-	char	*buf = NULL, dir[TS_HIST_PATH_MAX], *slash;
-	size_t	 len = 0;
-	int	 rc;
+	char	 dir[TS_HIST_PATH_MAX], *slash;
 
 	if (hp == NULL || path == NULL)
 		return TS_EINVAL;
@@ -722,11 +726,7 @@ ts_hist_load(ts_hist **hp, const char *path, char *err, size_t errlen)
 		*(slash == dir ? slash + 1 : slash) = '\0';
 	else
 		snprintf(dir, sizeof(dir), ".");
-	if ((rc = ts_file_read(path, HIST_FILE_MAX, &buf, &len, err, errlen)) != 0)
-		return rc;
-	rc = ts_hist_parse(hp, path, buf, len, dir, err, errlen);
-	free(buf);
-	return rc;
+	return load_file(hp, path, dir, err, errlen);
 }
 
 int

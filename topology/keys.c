@@ -219,10 +219,8 @@ ts_keys_parse(ts_keys **kp, const char *name, const char *text, size_t len,
 	if (kp == NULL)
 		return TS_EINVAL;
 	*kp = NULL;
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (text == NULL && len > 0)
-		return TS_EINVAL;
+	if ((rc = tp_parse_start(text, len, err, errlen)) != 0)
+		return rc;
 	if (name == NULL)
 		name = "keys";
 

@@ -344,10 +344,8 @@ ts_topo_parse(ts_topo **tp, const char *name, const char *text, size_t len,
 	if (tp == NULL)
 		return TS_EINVAL;
 	*tp = NULL;
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (text == NULL && len > 0)
-		return TS_EINVAL;
+	if ((rc = tp_parse_start(text, len, err, errlen)) != 0)
+		return rc;
 	memset(&ps, 0, sizeof(ps));
 	ps.name = name != NULL ? name : "topology";
 	ps.err = err;

@@ -300,12 +300,7 @@ show_line(struct tree_draw *d, int u, int depth, int last)
 	w->n++;
 	if (w->c->json) {
 		json_obj_begin(&w->j);
-		json_kstr(&w->j, "code", unit->code);
-		json_kstr(&w->j, "name", unit->name);
-		json_kstr(&w->j, "level", ts_level_name(unit->level));
-		json_kstr(&w->j, "parent", unit->parent >= 0 ?
-		    d->t->units[unit->parent].code : "");
-		json_ku64(&w->j, "depth", (uint64_t)depth);
+		tree_draw_json_unit(d, &w->j, u, depth);
 		json_ku64(&w->j, "children", (uint64_t)unit->nchildren);
 		json_ku64(&w->j, "leaves", unit->nleaves);
 		json_obj_end(&w->j);
@@ -384,12 +379,7 @@ topo_show(struct ctl *c, const struct topo_opts *o)
 	}
 	memset(&w, 0, sizeof(w));
 	w.c = c;
-	memset(&td, 0, sizeof(td));
-	td.t = v->tree;
-	td.maxdepth = d > TREE_DEPTH_MAX ? TREE_DEPTH_MAX : (int)d;
-	td.json = c->json;
-	td.line = show_line;
-	td.arg = &w;
+	tree_draw_init(&td, v->tree, d, c->json, show_line, &w);
 	if (c->json) {
 		json_init(&w.j, stdout);
 		json_obj_begin(&w.j);
@@ -491,88 +481,105 @@ unit_ref(struct diffw *w, const ts_topo *t, int u, const char *kind)
 		    kind != NULL ? ")" : "");
 }
 
+/* One merged or split line: unit u of t (the new tree for a merge, the
+ * old for a split) and the units its links l[0..k) name on the other
+ * side, a merge's partial predecessors marked. */
+static void
+diff_entry(struct diffw *w, const char *label, const char *arrow,
+    const char *key, const ts_topo *t, int u, const int *l, size_t k)
+{
+	const ts_hist_link *ln;
+	int merge = t == w->nt;
+	size_t x;
+
+	if (w->c->json) {
+		json_obj_begin(&w->j);
+		json_kstr(&w->j, "code", t->units[u].code);
+		json_kstr(&w->j, "name", t->units[u].name);
+		json_kstr(&w->j, "level", ts_level_name(t->units[u].level));
+		json_key(&w->j, key);
+		json_arr_begin(&w->j);
+	} else
+		printf("%-9s %s %s %s ", label, t->units[u].code, t->units[u].name,
+		    arrow);
+	for (x = 0; x < k; x++) {
+		ln = link_at(w, l[x]);
+		if (!w->c->json && x > 0)
+			printf(", ");
+		unit_ref(w, merge ? w->ot : w->nt, merge ? ln->old_u : ln->new_u,
+		    merge && ln->kind == TS_HIST_PARTIAL ? "partial" : NULL);
+	}
+	if (w->c->json) {
+		json_arr_end(&w->j);
+		json_obj_end(&w->j);
+	} else
+		printf("\n");
+}
+
+/* With --json, on the printing pass: close the list before (close), open
+ * the list `key` (NULL: none). */
+static void
+section(struct diffw *w, int pass, int close, const char *key)
+{
+	if (!pass || !w->c->json)
+		return;
+	if (close)
+		json_arr_end(&w->j);
+	if (key != NULL) {
+		json_key(&w->j, key);
+		json_arr_begin(&w->j);
+	}
+}
+
+/* merged: new units with two or more predecessors (merge), or split:
+ * old units with two or more successors; counted or printed. */
+static void
+diff_many(struct diffw *w, int pass, uint64_t *cnt, int merge)
+{
+	const ts_topo *t = merge ? w->nt : w->ot;
+	const uint8_t *in = merge ? w->new_in : w->old_in;
+	const int *l;
+	size_t i, k;
+
+	for (i = 0; i < t->nunits; i++) {
+		if (!in[i])
+			continue;
+		k = merge ? ts_hist_predecessors(w->m, (int)i, &l) :
+		    ts_hist_successors(w->m, (int)i, &l);
+		if (k < 2)
+			continue;
+		if (!pass)
+			(*cnt)++;
+		else
+			diff_entry(w, merge ? "merged" : "split", merge ? "<-" : "->",
+			    merge ? "from" : "into", t, (int)i, l, k);
+	}
+}
+
+/* Open the JSON object of old unit u going to new unit n. */
+static void
+pair_begin(struct diffw *w, int u, int n)
+{
+	json_obj_begin(&w->j);
+	json_kstr(&w->j, "code", w->ot->units[u].code);
+	json_kstr(&w->j, "name", w->ot->units[u].name);
+	json_kstr(&w->j, "new_code", w->nt->units[n].code);
+}
+
 /* Classify (counts only when pass == 0, print when pass == 1). */
 static void
 diff_pass(struct diffw *w, int pass, uint64_t cnt[D_N])
 {
 	const ts_topo *ot = w->ot, *nt = w->nt;
-	const int *s, *p;
-	size_t i, k, np, x;
+	const int *s;
+	size_t i, k, x;
 	int n, e;
 
-	/* merged: new units with two or more predecessors */
-	if (pass && w->c->json) {
-		json_key(&w->j, "merged");
-		json_arr_begin(&w->j);
-	}
-	for (i = 0; i < nt->nunits; i++) {
-		if (!w->new_in[i] || (np = ts_hist_predecessors(w->m, (int)i, &p)) < 2)
-			continue;
-		if (!pass) {
-			cnt[D_MERGED]++;
-			continue;
-		}
-		if (w->c->json) {
-			json_obj_begin(&w->j);
-			json_kstr(&w->j, "code", nt->units[i].code);
-			json_kstr(&w->j, "name", nt->units[i].name);
-			json_kstr(&w->j, "level", ts_level_name(nt->units[i].level));
-			json_key(&w->j, "from");
-			json_arr_begin(&w->j);
-		} else
-			printf("merged    %s %s <- ", nt->units[i].code,
-			    nt->units[i].name);
-		for (x = 0; x < np; x++) {
-			if (!w->c->json && x > 0)
-				printf(", ");
-			unit_ref(w, ot, link_at(w, p[x])->old_u,
-			    link_at(w, p[x])->kind == TS_HIST_PARTIAL ?
-			    "partial" : NULL);
-		}
-		if (w->c->json) {
-			json_arr_end(&w->j);
-			json_obj_end(&w->j);
-		} else
-			printf("\n");
-	}
-	if (pass && w->c->json) {
-		json_arr_end(&w->j);
-		json_key(&w->j, "split");
-		json_arr_begin(&w->j);
-	}
-	/* split: old units with two or more successors */
-	for (i = 0; i < ot->nunits; i++) {
-		if (!w->old_in[i] || (k = ts_hist_successors(w->m, (int)i, &s)) < 2)
-			continue;
-		if (!pass) {
-			cnt[D_SPLIT]++;
-			continue;
-		}
-		if (w->c->json) {
-			json_obj_begin(&w->j);
-			json_kstr(&w->j, "code", ot->units[i].code);
-			json_kstr(&w->j, "name", ot->units[i].name);
-			json_key(&w->j, "into");
-			json_arr_begin(&w->j);
-		} else
-			printf("split     %s %s -> ", ot->units[i].code,
-			    ot->units[i].name);
-		for (x = 0; x < k; x++) {
-			if (!w->c->json && x > 0)
-				printf(", ");
-			unit_ref(w, nt, link_at(w, s[x])->new_u, NULL);
-		}
-		if (w->c->json) {
-			json_arr_end(&w->j);
-			json_obj_end(&w->j);
-		} else
-			printf("\n");
-	}
-	if (pass && w->c->json) {
-		json_arr_end(&w->j);
-		json_key(&w->j, "moved");
-		json_arr_begin(&w->j);
-	}
+	section(w, pass, 0, "merged");
+	diff_many(w, pass, &cnt[D_MERGED], 1);
+	section(w, pass, 1, "split");
+	diff_many(w, pass, &cnt[D_SPLIT], 0);
+	section(w, pass, 1, "moved");
 	/* moved: a successor whose parent is not what the old parent became */
 	for (i = 0; i < ot->nunits; i++) {
 		if (!w->old_in[i])
@@ -587,10 +594,7 @@ diff_pass(struct diffw *w, int pass, uint64_t cnt[D_N])
 				continue;
 			}
 			if (w->c->json) {
-				json_obj_begin(&w->j);
-				json_kstr(&w->j, "code", ot->units[i].code);
-				json_kstr(&w->j, "name", ot->units[i].name);
-				json_kstr(&w->j, "new_code", nt->units[n].code);
+				pair_begin(w, (int)i, n);
 				json_kstr(&w->j, "old_parent",
 				    ot->units[ot->units[i].parent].code);
 				json_kstr(&w->j, "new_parent",
@@ -607,11 +611,7 @@ diff_pass(struct diffw *w, int pass, uint64_t cnt[D_N])
 				    e >= 0 ? nt->units[e].code : "-");
 		}
 	}
-	if (pass && w->c->json) {
-		json_arr_end(&w->j);
-		json_key(&w->j, "renamed");
-		json_arr_begin(&w->j);
-	}
+	section(w, pass, 1, "renamed");
 	/* renamed / unchanged: one old unit to one new, alone */
 	for (i = 0; i < ot->nunits; i++) {
 		if (!w->old_in[i] || ts_hist_successors(w->m, (int)i, &s) != 1)
@@ -629,21 +629,14 @@ diff_pass(struct diffw *w, int pass, uint64_t cnt[D_N])
 			continue;
 		}
 		if (w->c->json) {
-			json_obj_begin(&w->j);
-			json_kstr(&w->j, "code", ot->units[i].code);
-			json_kstr(&w->j, "name", ot->units[i].name);
-			json_kstr(&w->j, "new_code", nt->units[n].code);
+			pair_begin(w, (int)i, n);
 			json_kstr(&w->j, "new_name", nt->units[n].name);
 			json_obj_end(&w->j);
 		} else
 			printf("renamed   %s %s -> %s %s\n", ot->units[i].code,
 			    ot->units[i].name, nt->units[n].code, nt->units[n].name);
 	}
-	if (pass && w->c->json) {
-		json_arr_end(&w->j);
-		json_key(&w->j, "retired");
-		json_arr_begin(&w->j);
-	}
+	section(w, pass, 1, "retired");
 	/* retired: no successor (a district: its children now under what
 	 * the district's parent became) */
 	for (i = 0; i < ot->nunits; i++) {
@@ -685,8 +678,30 @@ diff_pass(struct diffw *w, int pass, uint64_t cnt[D_N])
 			unit_ref(w, nt, nt->root, NULL);
 		printf(")\n");
 	}
-	if (pass && w->c->json)
-		json_arr_end(&w->j);
+	section(w, pass, 1, NULL);
+}
+
+/* Mark the subtree of u in the old tree (old) or the new one, and the
+ * units its links reach on the other side. */
+static void
+scope_side(struct diffw *w, int u, int old)
+{
+	const ts_topo *t = old ? w->ot : w->nt;
+	uint8_t *in = old ? w->old_in : w->new_in;
+	uint8_t *other = old ? w->new_in : w->old_in;
+	const int *l;
+	size_t i, k, x;
+
+	for (i = 0; i < t->nunits; i++) {
+		if (!ts_topo_in_subtree(t, (int)i, u))
+			continue;
+		in[i] = 1;
+		k = old ? ts_hist_successors(w->m, (int)i, &l) :
+		    ts_hist_predecessors(w->m, (int)i, &l);
+		for (x = 0; x < k; x++)
+			other[old ? link_at(w, l[x])->new_u :
+			    link_at(w, l[x])->old_u] = 1;
+	}
 }
 
 /* Which old and new units the diff covers: the subtree of --unit in
@@ -696,8 +711,6 @@ static int
 diff_scope(struct diffw *w, const char *code, const char **where)
 {
 	const ts_topo *ot = w->ot, *nt = w->nt;
-	const int *l;
-	size_t i, k, x;
 	int u;
 
 	*where = "";
@@ -713,26 +726,12 @@ diff_scope(struct diffw *w, const char *code, const char **where)
 	}
 	if ((u = ts_topo_find(ot, code)) >= 0) {
 		*where = ot->version;
-		for (i = 0; i < ot->nunits; i++) {
-			if (!ts_topo_in_subtree(ot, (int)i, u))
-				continue;
-			w->old_in[i] = 1;
-			k = ts_hist_successors(w->m, (int)i, &l);
-			for (x = 0; x < k; x++)
-				w->new_in[link_at(w, l[x])->new_u] = 1;
-		}
+		scope_side(w, u, 1);
 		return 0;
 	}
 	if ((u = ts_topo_find(nt, code)) >= 0) {
 		*where = nt->version;
-		for (i = 0; i < nt->nunits; i++) {
-			if (!ts_topo_in_subtree(nt, (int)i, u))
-				continue;
-			w->new_in[i] = 1;
-			k = ts_hist_predecessors(w->m, (int)i, &l);
-			for (x = 0; x < k; x++)
-				w->old_in[link_at(w, l[x])->old_u] = 1;
-		}
+		scope_side(w, u, 0);
 		return 0;
 	}
 	ctl_errx("--unit '%s': no such unit in %s nor in %s", code, ot->version,

@@ -28,7 +28,6 @@ static int
 tree_line(struct tree_draw *d, int u, int depth, int last)
 {
 	struct treew *w = d->arg;
-	const ts_unit *unit = &w->c->topo->units[u];
 	struct ops_unit_state st;
 	char seq[32], when[32];
 
@@ -38,12 +37,7 @@ tree_line(struct tree_draw *d, int u, int depth, int last)
 	progress_step(&w->pg, 1);
 	if (w->c->json) {
 		json_obj_begin(&w->j);
-		json_kstr(&w->j, "code", unit->code);
-		json_kstr(&w->j, "name", unit->name);
-		json_kstr(&w->j, "level", ts_level_name(unit->level));
-		json_kstr(&w->j, "parent", unit->parent >= 0 ?
-		    w->c->topo->units[unit->parent].code : "");
-		json_ku64(&w->j, "depth", (uint64_t)depth);
+		tree_draw_json_unit(d, &w->j, u, depth);
 		json_kstr(&w->j, "state", ops_state_name(st.state));
 		json_kbool(&w->j, "overdue", st.overdue);
 		json_ku64(&w->j, "seq", st.held ? st.latest.seq : 0);
@@ -94,12 +88,7 @@ cmd_tree(struct ctl *c, int argc, char **argv)
 	w.c = c;
 	w.period = pos[0];
 	w.now = ts_now_ms();
-	memset(&td, 0, sizeof(td));
-	td.t = c->topo;
-	td.maxdepth = d > TREE_DEPTH_MAX ? TREE_DEPTH_MAX : (int)d;
-	td.json = c->json;
-	td.line = tree_line;
-	td.arg = &w;
+	tree_draw_init(&td, c->topo, d, c->json, tree_line, &w);
 	if (ops_read_begin(c, &w.t) != 0)
 		return EXIT_FAIL;
 	progress_start(&w.pg, "tree", tree_draw_count(&td, root));

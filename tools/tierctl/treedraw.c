@@ -76,6 +76,18 @@ count(const ts_topo *t, int u, int depth, int maxdepth)
 	return n;
 }
 
+void
+tree_draw_init(struct tree_draw *d, const ts_topo *t, uint64_t maxdepth,
+    int json, int (*line)(struct tree_draw *, int, int, int), void *arg)
+{
+	memset(d, 0, sizeof(*d));
+	d->t = t;
+	d->maxdepth = maxdepth > TREE_DEPTH_MAX ? TREE_DEPTH_MAX : (int)maxdepth;
+	d->json = json;
+	d->line = line;
+	d->arg = arg;
+}
+
 uint64_t
 tree_draw_count(const struct tree_draw *d, int root)
 {
@@ -88,4 +100,17 @@ tree_draw_run(struct tree_draw *d, int root)
 	d->prefix[0] = '\0';
 	d->wname = width(d->t, root, 0, d->maxdepth);
 	return walk(d, root, 0, 1);
+}
+
+void
+tree_draw_json_unit(const struct tree_draw *d, struct json *j, int u, int depth)
+{
+	const ts_unit *unit = &d->t->units[u];
+
+	json_kstr(j, "code", unit->code);
+	json_kstr(j, "name", unit->name);
+	json_kstr(j, "level", ts_level_name(unit->level));
+	json_kstr(j, "parent", unit->parent >= 0 ?
+	    d->t->units[unit->parent].code : "");
+	json_ku64(j, "depth", (uint64_t)depth);
 }
