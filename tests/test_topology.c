@@ -878,6 +878,20 @@ test_history_mapping(void)
 	    sizeof(err)), TS_EPARSE, "NUL byte: TS_EPARSE");
 	CHECK(strcmp(err, "m.tsv:1: NUL byte in line") == 0 && m == NULL,
 	    "NUL byte: '%s', nothing returned", err);
+	{
+		size_t n = ((size_t)1 << 20) + 1;
+		char *big = malloc(n);
+
+		if (big != NULL) {
+			memset(big, '\n', n);
+			CHECK_EQ_INT(ts_hist_map_parse(&m, "m.tsv", big, n, err,
+			    sizeof(err)), TS_EPARSE, "2^20 + 1 lines: TS_EPARSE");
+			CHECK(strcmp(err, "m.tsv:1048578: too many lines (limit "
+			    "1048576)") == 0 && m == NULL, "... refused before "
+			    "allocating: '%s'", err);
+			free(big);
+		}
+	}
 	CHECK_EQ_INT(ts_hist_map_load(&m, "/nonexistent/m.tsv", err, sizeof(err)),
 	    TS_ESYS, "missing mapping file: TS_ESYS (%s)", err);
 	CHECK(m == NULL, "missing mapping file: *m NULL");

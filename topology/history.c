@@ -14,9 +14,11 @@
 #include "tiersync/period.h"
 #include "fields.h"
 
-/* A mapping or history file larger than this is refused. */
+/* A mapping or history file larger than this is refused, and a mapping
+ * of more lines (the 2025 reform has 10,677): links are sized from the
+ * line count before parsing. */
 #define HIST_FILE_MAX	((size_t)64 << 20)
-#define HIST_LINES_MAX	((size_t)1 << 24)
+#define HIST_LINES_MAX	((size_t)1 << 20)
 #define HIST_VERSIONS_MAX 1024
 
 static const char TREE_HEADER[] = "code\tlevel\tparent\tname";
