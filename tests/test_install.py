@@ -79,6 +79,8 @@ def main():
                      "UMask=0077", "NoNewPrivileges=yes", "ProtectSystem=strict"):
             R.check(re.search(r"^%s$" % re.escape(line), text, re.M), "unit: %s" % line)
         for rel in ("share/tiersync/topology/vn-2025-03.tsv", "share/tiersync/topology/vn-2025-07.tsv",
+                    "share/tiersync/topology/vn-reform-2025-07-01.tsv",
+                    "share/tiersync/topology/history.tsv",
                     "share/doc/tiersync/node.conf.example", "share/doc/tiersync/OPERATIONS.md",
                     "share/doc/tiersync/EXPORT.md", "share/doc/tiersync/TIERCTL.md",
                     "share/doc/tiersync/REGISTER.md"):

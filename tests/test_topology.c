@@ -6,10 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
+#include "tiersync/history.h"
 #include "tiersync/identity.h"
+#include "tiersync/period.h"
 #include "tiersync/topology.h"
 #include "tap.h"
 
@@ -568,6 +571,490 @@ test_keys(void)
 	CHECK(k == NULL, "missing keys file: *k NULL");
 }
 
+/* ---- history: trees, reform mappings, the period -> tree rule ---- */
+
+/* Index of the link old -> new among old's successors, or -1. */
+static int
+succ_kind(const ts_hist_map *m, const char *old, const char *new_)
+{
+	const int *s;
+	size_t	k, i;
+
+	k = ts_hist_successors(m, ts_topo_find(m->old_t, old), &s);
+	for (i = 0; i < k; i++)
+		if (strcmp(m->links[s[i]].new_code, new_) == 0)
+			return m->links[s[i]].kind;
+	return -1;
+}
+
+static void
+test_history_shipped(void)
+{
+	static const struct { const char *period; const char *version; } rule[] = {
+		{ "2024", "vn-2025-03" }, { "2000", "vn-2025-03" },
+		{ "2025-01", "vn-2025-03" }, { "2025-02", "vn-2025-03" },
+		{ "2025-06", "vn-2025-03" }, { "2025Q1", "vn-2025-03" },
+		{ "2025Q2", "vn-2025-03" }, { "2025-07", "vn-2025-07" },
+		{ "2025Q3", "vn-2025-07" }, { "2025-12", "vn-2025-07" },
+		{ "2025", "vn-2025-07" }, { "2026", "vn-2025-07" },
+		{ "2999-12", "vn-2025-07" },
+	};
+	char	 path[1024], err[512];
+	ts_hist	*h = NULL;
+	const ts_hist_map *m;
+	const ts_topo *t;
+	const int *p;
+	size_t	 i, k, unmapped = 0, retired = 0;
+	int	 u;
+
+	snprintf(path, sizeof(path), "%s/topology/history.tsv", srcdir);
+	CHECK_EQ_INT(ts_hist_load(&h, path, err, sizeof(err)), 0,
+	    "load history.tsv (%s)", err);
+	if (h == NULL)
+		return;
+	CHECK_EQ_INT(h->nversions, 2, "2 versions");
+	CHECK(strcmp(h->v[0].version, "vn-2025-03") == 0 && h->v[0].map == NULL,
+	    "first vn-2025-03, no mapping");
+	CHECK(strcmp(h->v[1].version, "vn-2025-07") == 0 && h->v[1].map != NULL,
+	    "then vn-2025-07 with its mapping");
+	CHECK_EQ_INT(ts_hist_find(h, "vn-2025-07"), 1, "find vn-2025-07");
+	CHECK_EQ_INT(ts_hist_find(h, "vn-2024"), -1, "find unknown: -1");
+	for (i = 0; i < sizeof(rule) / sizeof(rule[0]); i++) {
+		t = ts_hist_tree_for(h, rule[i].period);
+		CHECK(t != NULL && strcmp(t->version, rule[i].version) == 0,
+		    "%s is reported in %s (got %s)", rule[i].period,
+		    rule[i].version, t != NULL ? t->version : "NULL");
+	}
+	CHECK_EQ_INT(ts_hist_on_day(h, ts_period_from_civil(2025, 6, 30)), 0,
+	    "30 June 2025: vn-2025-03");
+	CHECK_EQ_INT(ts_hist_on_day(h, ts_period_from_civil(2025, 7, 1)), 1,
+	    "1 July 2025: vn-2025-07");
+	CHECK_EQ_INT(ts_hist_on_day(h, ts_period_from_civil(2025, 2, 28)), 0,
+	    "before the first version: the first");
+	CHECK_EQ_INT(ts_hist_version_for(h, "2025-13"), TS_EPARSE, "2025-13: TS_EPARSE");
+	CHECK(ts_hist_tree_for(h, "2025Q5") == NULL, "2025Q5: no tree");
+	CHECK(ts_hist_tree_for(h, "") == NULL, "empty period: no tree");
+	CHECK(ts_hist_tree_for(NULL, "2025") == NULL, "NULL history: no tree");
+
+	m = h->v[1].map;
+	CHECK_EQ_INT(m->nlinks, 10667, "10,667 mapping lines");
+	/* A split commune: Phường Ngọc Hà 00016 (Hà Nội) went partly into
+	 * 00004 and partly into 00008. */
+	CHECK_EQ_INT(ts_hist_successors(m, ts_topo_find(m->old_t, "00016"), NULL), 2,
+	    "00016 has 2 successors");
+	CHECK_EQ_INT(succ_kind(m, "00016", "00004"), TS_HIST_PARTIAL, "00016 -> 00004 partial");
+	CHECK_EQ_INT(succ_kind(m, "00016", "00008"), TS_HIST_PARTIAL, "00016 -> 00008 partial");
+	/* Merged communes of Phong Thổ (109, Lai Châu 12): Xã Phong Thổ 03549
+	 * is the township and three communes, whole. */
+	u = ts_topo_find(m->new_t, "03549");
+	k = ts_hist_predecessors(m, u, &p);
+	CHECK_EQ_INT(k, 4, "new 03549 has 4 predecessors");
+	CHECK(k == 4 && strcmp(m->links[p[0]].old_code, "03490") == 0 &&
+	    strcmp(m->links[p[1]].old_code, "03549") == 0 &&
+	    strcmp(m->links[p[2]].old_code, "03574") == 0 &&
+	    strcmp(m->links[p[3]].old_code, "03589") == 0,
+	    "03549 <- 03490, 03549, 03574, 03589 (file order)");
+	CHECK(k == 4 && m->links[p[0]].kind == TS_HIST_FULL &&
+	    m->links[p[3]].kind == TS_HIST_FULL, "... all full");
+	CHECK_EQ_INT(succ_kind(m, "03391", "03388"), TS_HIST_FULL,
+	    "Lả Nhì Thàng 03391 -> Đoàn Kết 03388, full");
+	CHECK_EQ_INT(ts_hist_successors(m, ts_topo_find(m->old_t, "109"), &p), 0,
+	    "district 109 has no successor (retired)");
+	CHECK(p == NULL, "... and no list");
+	CHECK_EQ_INT(succ_kind(m, "12", "12"), TS_HIST_FULL, "Lai Châu 12 -> 12, full");
+	/* Provinces merged: Hà Giang 02 and Tuyên Quang 08 into 08. */
+	CHECK_EQ_INT(ts_hist_predecessors(m, ts_topo_find(m->new_t, "08"), NULL), 2,
+	    "new province 08 has 2 predecessors");
+	CHECK_EQ_INT(succ_kind(m, "02", "08"), TS_HIST_FULL, "02 -> 08 full");
+	/* An island district without communes became a commune. */
+	CHECK_EQ_INT(succ_kind(m, "318", "11948"), TS_HIST_FULL,
+	    "island district 318 -> commune 11948");
+	for (i = 0; i < m->old_t->nunits; i++) {
+		if ((int)i == m->old_t->root ||
+		    ts_hist_successors(m, (int)i, NULL) > 0)
+			continue;
+		if (m->old_t->units[i].level == TS_LVL_DISTRICT &&
+		    m->old_t->units[i].nchildren > 0)
+			retired++;
+		else
+			unmapped++;
+	}
+	CHECK_EQ_INT(retired, 691, "691 districts retired");
+	CHECK_EQ_INT(unmapped, 0, "nothing else unmapped");
+	CHECK_EQ_INT(ts_hist_successors(m, -1, NULL), 0, "bad index: 0 successors");
+	CHECK_EQ_INT(ts_hist_predecessors(m, (int)m->new_t->nunits, NULL), 0,
+	    "index past the end: 0 predecessors");
+	ts_hist_free(&h);
+	CHECK(h == NULL, "ts_hist_free clears the pointer");
+}
+
+#define OLD_TREE "!version\to1\n!effective\t2025-03-01\ncode\tlevel\tparent\tname\n" \
+	"R\tnational\t-\tRoot\nP1\tprovince\tR\tTỉnh P1\nP2\tprovince\tR\tTỉnh P2\n" \
+	"D1\tdistrict\tP1\tHuyện D1\nD2\tdistrict\tP2\tHuyện D2\n" \
+	"D3\tdistrict\tP2\tHuyện đảo D3\nC1\tcommune\tD1\tXã C1\n" \
+	"C2\tcommune\tD1\tXã C2\nC3\tcommune\tD2\tXã C3\n"
+#define NEW_TREE "!version\tn1\n!effective\t2025-07-01\ncode\tlevel\tparent\tname\n" \
+	"R\tnational\t-\tRoot\nQ1\tprovince\tR\tTỉnh Q1\nN1\tcommune\tQ1\tXã N1\n" \
+	"N2\tcommune\tQ1\tXã N2\nN3\tcommune\tQ1\tĐặc khu N3\n"
+/* Lines 1..4; the links start at line 5. */
+#define MAP_HDR "!from\to1\n!to\tn1\n!effective\t2025-07-01\nlevel\told_code\tnew_code\tkind\n"
+#define L_P "province\tP1\tQ1\tfull\nprovince\tP2\tQ1\tfull\n"       /* 5, 6 */
+#define L_C1 "commune\tC1\tN1\tfull\n"                                /* 7 */
+#define L_C2 "commune\tC2\tN1\tpartial\ncommune\tC2\tN2\tpartial\n"   /* 8, 9 */
+#define L_C3 "commune\tC3\tN2\tfull\n"                                /* 10 */
+#define L_D3 "commune\tD3\tN3\tfull\n"                                /* 11 */
+#define GOOD_MAP MAP_HDR L_P L_C1 L_C2 L_C3 L_D3
+
+static ts_topo *h_old, *h_new;
+
+/* Parse (and bind, if parsing succeeds) a mapping; returns the code of
+ * the step that failed, with the map freed, or 0 with *mp bound. */
+static int
+map_try(const char *text, ts_hist_map **mp, char *err, size_t errlen)
+{
+	int	rc;
+
+	if ((rc = ts_hist_map_parse(mp, "m.tsv", text, strlen(text), err, errlen)) != 0) {
+		CHECK(*mp == NULL, "parse failed: *m is NULL");
+		return rc;
+	}
+	if ((rc = ts_hist_map_bind(*mp, h_old, h_new, err, errlen)) != 0) {
+		CHECK((*mp)->old_t == NULL && ts_hist_successors(*mp, 0, NULL) == 0 &&
+		    (*mp)->links[0].old_u == -1, "bind failed: nothing bound");
+		ts_hist_map_free(mp);
+	}
+	return rc;
+}
+
+static void
+bad_map(const char *text, const char *want, const char *what)
+{
+	ts_hist_map *m = NULL;
+	char	 err[512];
+	int	 rc;
+
+	err[0] = '\0';
+	rc = map_try(text, &m, err, sizeof(err));
+	CHECK_EQ_INT(rc, TS_EPARSE, "%s: TS_EPARSE", what);
+	CHECK(strcmp(err, want) == 0, "%s: the exact message", what);
+	if (strcmp(err, want) != 0)
+		printf("#   got  '%s'\n#   want '%s'\n", err, want);
+	ts_hist_map_free(&m);
+}
+
+static void
+test_history_mapping(void)
+{
+	ts_hist_map *m = NULL;
+	char	 err[512];
+	const int *p;
+	size_t	 k;
+
+	CHECK_EQ_INT(ts_topo_parse(&h_old, "o1.tsv", OLD_TREE, strlen(OLD_TREE),
+	    err, sizeof(err)), 0, "old test tree (%s)", err);
+	CHECK_EQ_INT(ts_topo_parse(&h_new, "n1.tsv", NEW_TREE, strlen(NEW_TREE),
+	    err, sizeof(err)), 0, "new test tree (%s)", err);
+	if (h_old == NULL || h_new == NULL)
+		return;
+	CHECK_EQ_INT(map_try(GOOD_MAP, &m, err, sizeof(err)), 0,
+	    "good mapping binds (%s)", err);
+	if (m != NULL) {
+		CHECK_EQ_INT(m->nlinks, 7, "7 links");
+		CHECK_EQ_INT(succ_kind(m, "C2", "N1"), TS_HIST_PARTIAL, "C2 -> N1 partial");
+		CHECK_EQ_INT(succ_kind(m, "C2", "N2"), TS_HIST_PARTIAL, "C2 -> N2 partial");
+		k = ts_hist_predecessors(m, ts_topo_find(h_new, "N1"), &p);
+		CHECK(k == 2 && strcmp(m->links[p[0]].old_code, "C1") == 0 &&
+		    strcmp(m->links[p[1]].old_code, "C2") == 0, "N1 <- C1, C2");
+		CHECK_EQ_INT(ts_hist_predecessors(m, ts_topo_find(h_new, "Q1"), NULL), 2,
+		    "Q1 <- P1, P2 (merged provinces)");
+		CHECK_EQ_INT(ts_hist_successors(m, ts_topo_find(h_old, "D1"), NULL), 0,
+		    "D1 retired");
+		CHECK_EQ_INT(succ_kind(m, "D3", "N3"), TS_HIST_FULL,
+		    "leaf district D3 -> commune N3");
+		ts_hist_map_free(&m);
+	}
+	/* CRLF and a BOM load like the rest of topology/. */
+	CHECK_EQ_INT(map_try("\xef\xbb\xbf!from\to1\r\n!to\tn1\r\n!effective\t"
+	    "2025-07-01\r\nlevel\told_code\tnew_code\tkind\r\n" L_P L_C1 L_C2 L_C3
+	    L_D3, &m, err, sizeof(err)), 0, "BOM + CRLF mapping binds (%s)", err);
+	ts_hist_map_free(&m);
+
+	/* Losing a unit. */
+	bad_map(MAP_HDR L_P L_C1 L_C2 L_D3,
+	    "m.tsv:10: old commune 'C3' (Xã C3) of o1 is not mapped: a mapping "
+	    "must not lose a unit", "commune C3 lost");
+	bad_map(MAP_HDR L_P L_C1 L_C2 L_C3,
+	    "m.tsv:10: old district 'D3' (Huyện đảo D3) of o1 is not mapped: a "
+	    "mapping must not lose a unit", "leaf district D3 lost");
+	bad_map(MAP_HDR "province\tP1\tQ1\tfull\n" L_C1 L_C2 L_C3 L_D3,
+	    "m.tsv:10: old province 'P2' (Tỉnh P2) of o1 is not mapped: a mapping "
+	    "must not lose a unit", "province P2 lost");
+	/* full twice, full and partial, partial alone, a line twice. */
+	bad_map(MAP_HDR L_P L_C1 L_C2 L_C3 L_D3 "commune\tC1\tN2\tfull\n",
+	    "m.tsv:12: old unit 'C1' mapped full again, to 'N2' (full to 'N1' at "
+	    "line 7): full means its only successor", "C1 full twice");
+	bad_map(MAP_HDR L_P L_C1 "commune\tC1\tN2\tpartial\n" L_C2 L_C3 L_D3,
+	    "m.tsv:8: old unit 'C1' mapped partial to 'N2' and full to 'N1' at "
+	    "line 7: full means its only successor", "C1 full and partial");
+	bad_map(MAP_HDR L_P "commune\tC1\tN2\tpartial\n" "commune\tC1\tN1\tfull\n"
+	    L_C2 L_C3 L_D3,
+	    "m.tsv:8: old unit 'C1' mapped full to 'N1' and partial to 'N2' at "
+	    "line 7: full means its only successor", "C1 partial then full");
+	bad_map(MAP_HDR L_P L_C1 L_C2 "commune\tC3\tN2\tpartial\n" L_D3,
+	    "m.tsv:10: old unit 'C3' mapped partial to 'N2' only: a split needs "
+	    "two or more successors (full if it went whole)", "C3 partial alone");
+	bad_map(MAP_HDR L_P L_C1 L_C2 "commune\tC2\tN1\tpartial\n" L_C3 L_D3,
+	    "m.tsv:10: duplicate line 'C2' -> 'N1' (first at line 8)",
+	    "line repeated");
+	bad_map(MAP_HDR L_P L_C1 L_C2 "commune\tC2\tN1\tfull\n" L_C3 L_D3,
+	    "m.tsv:10: duplicate line 'C2' -> 'N1' (first at line 8)",
+	    "same pair, other kind");
+	/* Kinds, levels, codes. */
+	bad_map(MAP_HDR L_P "commune\tC1\tN1\twhole\n",
+	    "m.tsv:7: unit 'C1': unknown kind 'whole' (want full or partial)",
+	    "kind whole");
+	bad_map(MAP_HDR L_P "commune\tC1\tN1\tFull\n",
+	    "m.tsv:7: unit 'C1': unknown kind 'Full' (want full or partial)",
+	    "kind is case-sensitive");
+	bad_map(MAP_HDR "state\tP1\tQ1\tfull\n",
+	    "m.tsv:5: unknown level 'state' (want province, district or commune)",
+	    "level state");
+	bad_map(MAP_HDR "national\tR\tR\tfull\n",
+	    "m.tsv:5: level 'national': the roots map to each other implicitly, "
+	    "list no line for them", "national line");
+	bad_map(MAP_HDR "commune\tC-1\tN1\tfull\n",
+	    "m.tsv:5: invalid old code 'C-1' (want 1..16 of [0-9A-Za-z])", "old code");
+	bad_map(MAP_HDR "commune\tC1\t\tfull\n",
+	    "m.tsv:5: invalid new code '' (want 1..16 of [0-9A-Za-z])", "empty new code");
+	bad_map(MAP_HDR "commune\tC1\tN1\n",
+	    "m.tsv:5: 3 fields, want 4 (level<TAB>old_code<TAB>new_code<TAB>kind)",
+	    "3 fields");
+	bad_map(MAP_HDR L_P L_C1 L_C2 L_C3 L_D3 "commune\tC9\tN1\tfull\n",
+	    "m.tsv:12: old unit 'C9' is not in o1", "old unit unknown");
+	bad_map(MAP_HDR L_P "commune\tC1\tN9\tfull\n" L_C2 L_C3 L_D3,
+	    "m.tsv:7: new unit 'N9' is not in n1", "new unit unknown");
+	bad_map(MAP_HDR "commune\tP1\tQ1\tfull\n",
+	    "m.tsv:5: new unit 'Q1' is a province in n1, the line says commune",
+	    "level is not the new unit's");
+	bad_map(MAP_HDR L_P "commune\tD1\tN1\tfull\n",
+	    "m.tsv:7: old unit 'D1' is a district with 2 children in o1, the line "
+	    "says commune (only a leaf may change level)", "district with communes");
+	bad_map(MAP_HDR L_P L_C1 L_C2 L_C3 "commune\tD3\tN2\tfull\n",
+	    "m.tsv:11: new commune 'N3' (Đặc khu N3) of n1 has no predecessor",
+	    "new unit from nothing");
+	/* Directives and header. */
+	bad_map("!from\tx1\n!to\tn1\n!effective\t2025-07-01\n"
+	    "level\told_code\tnew_code\tkind\n" L_P L_C1 L_C2 L_C3 L_D3,
+	    "m.tsv:1: !from is 'x1' but the old tree is 'o1'", "!from wrong");
+	bad_map("!from\to1\n!to\tn2\n!effective\t2025-07-01\n"
+	    "level\told_code\tnew_code\tkind\n" L_P L_C1 L_C2 L_C3 L_D3,
+	    "m.tsv:2: !to is 'n2' but the new tree is 'n1'", "!to wrong");
+	bad_map("!from\to1\n!to\tn1\n!effective\t2025-07-02\n"
+	    "level\told_code\tnew_code\tkind\n" L_P L_C1 L_C2 L_C3 L_D3,
+	    "m.tsv:3: !effective is 2025-07-02 but n1 is effective 2025-07-01",
+	    "!effective wrong");
+	bad_map("!to\tn1\n!effective\t2025-07-01\nlevel\told_code\tnew_code\tkind\n" L_P,
+	    "m.tsv:4: missing !from before the first mapping line", "no !from");
+	bad_map("!from\to1\n!from\to1\n", "m.tsv:2: duplicate !from (first at line 1)",
+	    "!from twice");
+	bad_map("!from\to1\n!to\tn1\n!effective\t2025-02-29\n",
+	    "m.tsv:3: bad !effective date '2025-02-29' (want YYYY-MM-DD)", "bad date");
+	bad_map("!from\to 1\n", "m.tsv:1: bad !from 'o 1' (want a topology "
+	    "version: 1..64 of [0-9A-Za-z._-])", "bad version id");
+	bad_map("!since\to1\n", "m.tsv:1: unknown directive '!since' (want !from, "
+	    "!to or !effective)", "unknown directive");
+	bad_map("!from\to1\n!to\tn1\n!effective\t2025-07-01\n" L_P,
+	    "m.tsv:4: missing header line 'level<TAB>old_code<TAB>new_code<TAB>kind' "
+	    "before the first mapping line", "no header");
+	bad_map(MAP_HDR L_P "!to\tn1\n", "m.tsv:7: duplicate !to (first at line 2)",
+	    "directive repeated after lines");
+	bad_map(MAP_HDR L_P "!note\tx\n", "m.tsv:7: unknown directive '!note' "
+	    "(want !from, !to or !effective)", "unknown directive after lines");
+	bad_map(MAP_HDR, "m.tsv:4: no mapping lines", "no lines");
+	bad_map("", "m.tsv:1: no mapping lines (and missing !from)", "empty file");
+	bad_map(MAP_HDR "commune\tC1\tN1\tfull\rx\n",
+	    "m.tsv:5: carriage return inside line", "stray CR");
+	CHECK_EQ_INT(ts_hist_map_parse(&m, "m.tsv", "!from\to1\0\n", 10, err,
+	    sizeof(err)), TS_EPARSE, "NUL byte: TS_EPARSE");
+	CHECK(strcmp(err, "m.tsv:1: NUL byte in line") == 0 && m == NULL,
+	    "NUL byte: '%s', nothing returned", err);
+	{
+		size_t n = ((size_t)1 << 20) + 1;
+		char *big = malloc(n);
+
+		if (big != NULL) {
+			memset(big, '\n', n);
+			CHECK_EQ_INT(ts_hist_map_parse(&m, "m.tsv", big, n, err,
+			    sizeof(err)), TS_EPARSE, "2^20 + 1 lines: TS_EPARSE");
+			CHECK(strcmp(err, "m.tsv:1048578: too many lines (limit "
+			    "1048576)") == 0 && m == NULL, "... refused before "
+			    "allocating: '%s'", err);
+			free(big);
+		}
+	}
+	CHECK_EQ_INT(ts_hist_map_load(&m, "/nonexistent/m.tsv", err, sizeof(err)),
+	    TS_ESYS, "missing mapping file: TS_ESYS (%s)", err);
+	CHECK(m == NULL, "missing mapping file: *m NULL");
+}
+
+static char hdir[256];
+
+static void
+put_file(const char *name, const char *text)
+{
+	char	 path[512];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/%s", hdir, name);
+	if ((f = fopen(path, "w")) == NULL) {
+		CHECK(0, "write %s", path);
+		return;
+	}
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Load hdir/h.tsv; want "" for success, else the exact message with
+ * "DIR/" in front of want's file name. */
+static void
+hist_case(const char *history, const char *want, const char *what)
+{
+	char	 path[512], err[1024], full[1024];
+	ts_hist	*h = NULL;
+	int	 rc;
+
+	put_file("h.tsv", history);
+	snprintf(path, sizeof(path), "%s/h.tsv", hdir);
+	err[0] = '\0';
+	rc = ts_hist_load(&h, path, err, sizeof(err));
+	if (*want == '\0') {
+		CHECK(rc == 0 && h != NULL, "%s: loads (%s)", what, err);
+		ts_hist_free(&h);
+		return;
+	}
+	/* want is "FILE:LINE: what" with FILE in hdir; "DIR/" in what
+	 * stands for hdir too. */
+	{
+		const char *d = strstr(want, "DIR/");
+		if (d != NULL)
+			snprintf(full, sizeof(full), "%s/%.*s%s/%s", hdir,
+			    (int)(d - want), want, hdir, d + 4);
+		else
+			snprintf(full, sizeof(full), "%s/%s", hdir, want);
+	}
+	CHECK(rc == TS_EPARSE && h == NULL, "%s: TS_EPARSE, nothing returned", what);
+	CHECK(strcmp(err, full) == 0, "%s: the exact message", what);
+	if (strcmp(err, full) != 0)
+		printf("#   got  '%s'\n#   want '%s'\n", err, full);
+}
+
+#define H_HDR "version\teffective\ttree\tmapping\n"
+#define H_O1 "o1\t2025-03-01\to1.tsv\t-\n"
+#define H_N1 "n1\t2025-07-01\tn1.tsv\tm.tsv\n"
+
+static void
+test_history_files(void)
+{
+	char	 path[512], err[512];
+	ts_hist	*h = NULL;
+
+	snprintf(hdir, sizeof(hdir), "/tmp/ts-test-hist.XXXXXX");
+	if (mkdtemp(hdir) == NULL) {
+		CHECK(0, "mkdtemp");
+		return;
+	}
+	put_file("o1.tsv", OLD_TREE);
+	put_file("n1.tsv", NEW_TREE);
+	put_file("m.tsv", GOOD_MAP);
+	put_file("lossy.tsv", MAP_HDR L_P L_C1 L_C2 L_D3);
+	hist_case("# a history\n" H_HDR H_O1 H_N1, "", "good history");
+	snprintf(path, sizeof(path), "%s/h.tsv", hdir);
+	if (ts_hist_load(&h, path, err, sizeof(err)) == 0) {
+		CHECK(strcmp(ts_hist_tree_for(h, "2025Q2")->version, "o1") == 0,
+		    "2025Q2 in o1");
+		CHECK(strcmp(ts_hist_tree_for(h, "2025Q3")->version, "n1") == 0,
+		    "2025Q3 in n1");
+		CHECK(strcmp(ts_hist_tree_for(h, "2025")->version, "n1") == 0,
+		    "2025 in n1");
+		CHECK(h->v[1].map->old_t == h->v[0].tree &&
+		    h->v[1].map->new_t == h->v[1].tree, "mapping bound to its trees");
+		ts_hist_free(&h);
+	}
+	hist_case(H_HDR H_O1, "", "one version, no mapping");
+	hist_case(H_HDR H_O1 "n1\t2025-07-01\tn1.tsv\tlossy.tsv\n",
+	    "lossy.tsv:10: old commune 'C3' (Xã C3) of o1 is not mapped: a "
+	    "mapping must not lose a unit", "a history whose mapping loses a unit");
+	hist_case(H_HDR H_O1 "n1\t2025-03-01\tn1.tsv\tm.tsv\n",
+	    "h.tsv:3: version 'n1': effective 2025-03-01 is not after 2025-03-01 "
+	    "of 'o1' (line 2): versions go oldest first, dates strictly "
+	    "increasing", "same effective date");
+	hist_case(H_HDR "n1\t2025-07-01\tn1.tsv\t-\no1\t2025-03-01\to1.tsv\tm.tsv\n",
+	    "h.tsv:3: version 'o1': effective 2025-03-01 is not after 2025-07-01 "
+	    "of 'n1' (line 2): versions go oldest first, dates strictly "
+	    "increasing", "dates going back");
+	hist_case(H_HDR H_O1 "o1\t2025-07-01\tn1.tsv\tm.tsv\n",
+	    "h.tsv:3: duplicate version 'o1' (first at line 2)", "version twice");
+	hist_case(H_HDR "o1\t2025-03-01\to1.tsv\tm.tsv\n",
+	    "h.tsv:2: version 'o1' is the first: its mapping must be '-', not "
+	    "'m.tsv'", "first with a mapping");
+	hist_case(H_HDR H_O1 "n1\t2025-07-01\tn1.tsv\t-\n",
+	    "h.tsv:3: version 'n1' needs the mapping from 'o1'", "second without mapping");
+	hist_case(H_HDR "o2\t2025-03-01\to1.tsv\t-\n",
+	    "h.tsv:2: DIR/o1.tsv is version 'o1', the line says 'o2'",
+	    "tree of another version");
+	hist_case(H_HDR "o1\t2025-03-02\to1.tsv\t-\n",
+	    "h.tsv:2: DIR/o1.tsv is effective 2025-03-01, the line says 2025-03-02",
+	    "tree of another date");
+	hist_case(H_HDR "o1\t2025-3-01\to1.tsv\t-\n",
+	    "h.tsv:2: version 'o1': bad effective date '2025-3-01' (want YYYY-MM-DD)",
+	    "bad date");
+	hist_case(H_HDR "o1\t2025-03-01\to1.tsv\n",
+	    "h.tsv:2: 3 fields, want 4 (version<TAB>effective<TAB>tree<TAB>mapping)",
+	    "3 fields");
+	hist_case(H_O1, "h.tsv:1: missing header line 'version<TAB>effective<TAB>"
+	    "tree<TAB>mapping' before the first version", "no header");
+	hist_case(H_HDR, "h.tsv:1: no versions", "no versions");
+	hist_case(H_HDR H_HDR, "h.tsv:2: duplicate header line (first at line 1)",
+	    "header twice");
+	hist_case(H_HDR "o1\t2025-03-01\t-\t-\n", "h.tsv:2: version 'o1': no tree file",
+	    "no tree");
+	/* A mapping between versions the history does not pair. */
+	put_file("n2.tsv", "!version\tn2\n!effective\t2025-07-01\n"
+	    "code\tlevel\tparent\tname\nR\tnational\t-\tRoot\n");
+	hist_case(H_HDR H_O1 "n2\t2025-07-01\tn2.tsv\tm.tsv\n",
+	    "m.tsv:2: !to is 'n1' but the new tree is 'n2'", "mapping to another version");
+	/* The tree's own errors come through with its file and line. */
+	put_file("bad.tsv", "!version\to1\n!effective\t2025-03-01\n"
+	    "code\tlevel\tparent\tname\nR\tnational\t-\tRoot\n"
+	    "P\tprovince\tR\tX\nP\tprovince\tR\tY\n");
+	hist_case(H_HDR "o1\t2025-03-01\tbad.tsv\t-\n",
+	    "bad.tsv:6: duplicate code 'P' (first at line 5)", "bad tree");
+	CHECK_EQ_INT(ts_hist_file_kind(path, err, sizeof(err)), TS_HIST_FILE_HISTORY,
+	    "file kind: history");
+	snprintf(path, sizeof(path), "%s/m.tsv", hdir);
+	CHECK_EQ_INT(ts_hist_file_kind(path, err, sizeof(err)), TS_HIST_FILE_MAP,
+	    "file kind: mapping");
+	snprintf(path, sizeof(path), "%s/o1.tsv", hdir);
+	CHECK_EQ_INT(ts_hist_file_kind(path, err, sizeof(err)), TS_HIST_FILE_TREE,
+	    "file kind: tree");
+	put_file("x.tsv", "# nothing\nhello\n");
+	snprintf(path, sizeof(path), "%s/x.tsv", hdir);
+	CHECK_EQ_INT(ts_hist_file_kind(path, err, sizeof(err)), TS_EPARSE,
+	    "file kind: neither (%s)", err);
+	ts_topo_free(&h_old);
+	ts_topo_free(&h_new);
+	{
+		static const char *const names[] = { "h.tsv", "o1.tsv", "n1.tsv",
+			"m.tsv", "lossy.tsv", "n2.tsv", "bad.tsv", "x.tsv" };
+		size_t i;
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			snprintf(path, sizeof(path), "%s/%s", hdir, names[i]);
+			unlink(path);
+		}
+		rmdir(hdir);
+	}
+}
+
 int
 main(void)
 {
@@ -581,5 +1068,8 @@ main(void)
 	test_memory();
 	test_keys();
 	test_keys_newest();
+	test_history_shipped();
+	test_history_mapping();
+	test_history_files();
 	return ts_test_done();
 }

@@ -15,6 +15,7 @@
 
 #include "tiersync/identity.h"
 #include "tiersync/topology.h"
+#include "fields.h"
 #include "tiersync/util.h"
 
 #define KEYS_FILE_MAX	((size_t)64 << 20)
@@ -24,50 +25,6 @@ struct kref {
 	ts_key	*k;
 	size_t	 line;
 };
-
-static int
-kerr(char *err, size_t errlen, const char *name, size_t line,
-    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static int
-kerr(char *err, size_t errlen, const char *name, size_t line,
-    const char *fmt, ...)
-{
-	va_list	ap;
-	int	n;
-
-	if (err == NULL || errlen == 0)
-		return TS_EPARSE;
-	n = snprintf(err, errlen, "%s:%zu: ", name, line);
-	if (n >= 0 && (size_t)n < errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
-	return TS_EPARSE;
-}
-
-/* Printable copy of a field for messages (see topology.c). */
-static const char *
-show(const ts_field *f, char *buf, size_t bufsz)
-{
-	size_t	i, o = 0;
-	unsigned char c;
-
-	for (i = 0; i < f->len; i++) {
-		if (o + 8 >= bufsz) {
-			memcpy(buf + o, "...", 4);
-			return buf;
-		}
-		c = (unsigned char)f->p[i];
-		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '\'')
-			o += (size_t)snprintf(buf + o, bufsz - o, "\\x%02x", c);
-		else
-			buf[o++] = (char)c;
-	}
-	buf[o] = '\0';
-	return buf;
-}
 
 static int
 by_code_line(const void *a, const void *b)
@@ -123,34 +80,34 @@ key_line(const char *p, size_t len, ts_key *k, const char *name, size_t ln,
 
 	nf = ts_tsv_split(p, len, fv, 4);
 	if (nf != 3 && nf != 4)
-		return kerr(err, errlen, name, ln, "%zu fields, want 3 or 4 "
+		return tp_perr(err, errlen, name, ln, "%zu fields, want 3 or 4 "
 		    "(code<TAB>sign_pk_hex<TAB>curve_pk_z85[<TAB>not_after])", nf);
 	if (ts_valid_code(fv[0].p, fv[0].len) != 0)
-		return kerr(err, errlen, name, ln, "invalid code '%s' (want "
-		    "1..%d of [0-9A-Za-z])", show(&fv[0], b, sizeof(b)),
+		return tp_perr(err, errlen, name, ln, "invalid code '%s' (want "
+		    "1..%d of [0-9A-Za-z])", tp_show_bytes(&fv[0], b, sizeof(b), 1),
 		    TS_CODE_MAX);
 	memcpy(k->code, fv[0].p, fv[0].len);
 	k->code[fv[0].len] = '\0';
 
 	if (fv[1].len != 2 * TS_SIGN_PK_LEN)
-		return kerr(err, errlen, name, ln, "unit '%s': bad signing key: "
+		return tp_perr(err, errlen, name, ln, "unit '%s': bad signing key: "
 		    "%zu characters, want %d hex digits", k->code, fv[1].len,
 		    2 * TS_SIGN_PK_LEN);
 	memcpy(hex, fv[1].p, fv[1].len);
 	hex[fv[1].len] = '\0';
 	if (ts_from_hex(hex, k->sign_pk, TS_SIGN_PK_LEN) != 0)
-		return kerr(err, errlen, name, ln, "unit '%s': bad signing key: "
-		    "not hex '%s'", k->code, show(&fv[1], b, sizeof(b)));
+		return tp_perr(err, errlen, name, ln, "unit '%s': bad signing key: "
+		    "not hex '%s'", k->code, tp_show_bytes(&fv[1], b, sizeof(b), 1));
 
 	if (fv[2].len != TS_CURVE_Z85_LEN)
-		return kerr(err, errlen, name, ln, "unit '%s': bad CURVE key: "
+		return tp_perr(err, errlen, name, ln, "unit '%s': bad CURVE key: "
 		    "%zu characters, want %d Z85 characters", k->code,
 		    fv[2].len, TS_CURVE_Z85_LEN);
 	memcpy(k->curve_pk, fv[2].p, fv[2].len);
 	k->curve_pk[fv[2].len] = '\0';
 	if (ts_z85_decode32(k->curve_pk, k->curve_bin) != 0)
-		return kerr(err, errlen, name, ln, "unit '%s': bad CURVE key: "
-		    "not Z85 '%s'", k->code, show(&fv[2], b, sizeof(b)));
+		return tp_perr(err, errlen, name, ln, "unit '%s': bad CURVE key: "
+		    "not Z85 '%s'", k->code, tp_show_bytes(&fv[2], b, sizeof(b), 1));
 
 	k->not_after = 0;
 	if (nf == 4 && !(fv[3].len == 1 && fv[3].p[0] == '-')) {
@@ -166,9 +123,9 @@ key_line(const char *p, size_t len, ts_key *k, const char *name, size_t ln,
 			v = v * 10 + (uint64_t)(fv[3].p[i] - '0');
 		}
 		if (v == 0)
-			return kerr(err, errlen, name, ln, "unit '%s': bad "
+			return tp_perr(err, errlen, name, ln, "unit '%s': bad "
 			    "not_after '%s' (want '-' or unix seconds > 0)",
-			    k->code, show(&fv[3], b, sizeof(b)));
+			    k->code, tp_show_bytes(&fv[3], b, sizeof(b), 1));
 		k->not_after = v;
 	}
 	return 0;
@@ -224,14 +181,14 @@ cross_check(struct kref *r, size_t n, const char *name, char *err,
 			kind = 3;
 		}
 	if (kind == 1)
-		return kerr(err, errlen, name, bad, "unit '%s': duplicate key "
+		return tp_perr(err, errlen, name, bad, "unit '%s': duplicate key "
 		    "(same keys as line %zu)", bcode, other);
 	if (kind == 2)
-		return kerr(err, errlen, name, bad, "unit '%s': signing key "
+		return tp_perr(err, errlen, name, bad, "unit '%s': signing key "
 		    "already listed for unit '%s' at line %zu", bcode, ocode,
 		    other);
 	if (kind == 3)
-		return kerr(err, errlen, name, bad, "unit '%s': CURVE key "
+		return tp_perr(err, errlen, name, bad, "unit '%s': CURVE key "
 		    "already listed for unit '%s' at line %zu", bcode, ocode,
 		    other);
 	return 0;
@@ -262,10 +219,8 @@ ts_keys_parse(ts_keys **kp, const char *name, const char *text, size_t len,
 	if (kp == NULL)
 		return TS_EINVAL;
 	*kp = NULL;
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (text == NULL && len > 0)
-		return TS_EINVAL;
+	if ((rc = tp_parse_start(text, len, err, errlen)) != 0)
+		return rc;
 	if (name == NULL)
 		name = "keys";
 
@@ -273,7 +228,7 @@ ts_keys_parse(ts_keys **kp, const char *name, const char *text, size_t len,
 	while ((rc = ts_lines_next(&lr, &p, &llen, &why)) != 0) {
 		ln = lr.line;
 		if (rc < 0) {
-			rc = kerr(err, errlen, name, ln, "%s", why);
+			rc = tp_perr(err, errlen, name, ln, "%s", why);
 			goto fail;
 		}
 		if (ts_line_skip(p, llen))

@@ -15,6 +15,7 @@
 
 #include "tiersync/topology.h"
 #include "tiersync/util.h"
+#include "fields.h"
 
 /* More units than this is not a country; refuse before allocating. */
 #define TOPO_UNITS_MAX	(1 << 24)
@@ -53,98 +54,12 @@ static int
 perr(struct pstate *ps, size_t line, const char *fmt, ...)
 {
 	va_list	ap;
-	int	n;
+	int	rc;
 
-	if (ps->err == NULL || ps->errlen == 0)
-		return TS_EPARSE;
-	n = snprintf(ps->err, ps->errlen, "%s:%zu: ", ps->name, line);
-	if (n >= 0 && (size_t)n < ps->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
-	return TS_EPARSE;
-}
-
-/*
- * Copy a field into buf for an error message, escaping anything that
- * is not printable ASCII or UTF-8, and cutting long fields: the message
- * goes to a terminal or a log, and the field may be garbage.
- */
-static const char *
-show_bytes(const ts_field *f, char *buf, size_t bufsz, int ascii)
-{
-	size_t	i, o = 0;
-	unsigned char c;
-
-	for (i = 0; i < f->len; i++) {
-		if (o + 8 >= bufsz) {
-			memcpy(buf + o, "...", 4);
-			return buf;
-		}
-		c = (unsigned char)f->p[i];
-		if (c < 0x20 || c == 0x7f || c == '\\' || c == '\'' ||
-		    (ascii && c >= 0x80))
-			o += (size_t)snprintf(buf + o, bufsz - o, "\\x%02x", c);
-		else
-			buf[o++] = (char)c;
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
-static const char *
-show(const ts_field *f, char *buf, size_t bufsz)
-{
-	return show_bytes(f, buf, bufsz, 0);
-}
-
-static int
-feq(const ts_field *f, const char *s)
-{
-	size_t	n = strlen(s);
-
-	return f->len == n && memcmp(f->p, s, n) == 0;
-}
-
-static int
-valid_version(const ts_field *f)
-{
-	size_t	i;
-	char	c;
-
-	if (f->len < 1 || f->len > TS_TOPO_MAX)
-		return 0;
-	for (i = 0; i < f->len; i++) {
-		c = f->p[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-		    (c >= 'A' && c <= 'Z') || c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-/* YYYY-MM-DD, a real calendar date, year 2000..2999 like periods. */
-static int
-valid_date(const ts_field *f)
-{
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	const char *s = f->p;
-	int	y, m, d, i;
-
-	if (f->len != 10 || s[4] != '-' || s[7] != '-')
-		return 0;
-	for (i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return 0;
-	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-	m = (s[5] - '0') * 10 + (s[6] - '0');
-	d = (s[8] - '0') * 10 + (s[9] - '0');
-	if (y < 2000 || y > 2999 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-		return 0;
-	if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 0;
-	return 1;
+	va_start(ap, fmt);
+	rc = tp_vperr(ps->err, ps->errlen, ps->name, line, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* ---- code -> index hash (open addressing, linear probing) -------- */
@@ -240,18 +155,18 @@ unit_line(struct pstate *ps, size_t ln, ts_field *fv, int *root,
 		return perr(ps, ln, "empty code");
 	if (ts_valid_code(fv[0].p, fv[0].len) != 0)
 		return perr(ps, ln, "invalid code '%s' (want 1..%d of [0-9A-Za-z])",
-		    show(&fv[0], b1, sizeof(b1)), TS_CODE_MAX);
+		    tp_show(&fv[0], b1, sizeof(b1)), TS_CODE_MAX);
 	for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
-		if (feq(&fv[1], level_names[i]))
+		if (tp_feq(&fv[1], level_names[i]))
 			lvl = (int)i;
 	if (lvl < 0)
 		return perr(ps, ln, "unit '%.*s': unknown level '%s' (want "
 		    "national, province, district or commune)", (int)fv[0].len,
-		    fv[0].p, show(&fv[1], b1, sizeof(b1)));
-	if (!feq(&fv[2], "-") && ts_valid_code(fv[2].p, fv[2].len) != 0)
+		    fv[0].p, tp_show(&fv[1], b1, sizeof(b1)));
+	if (!tp_feq(&fv[2], "-") && ts_valid_code(fv[2].p, fv[2].len) != 0)
 		return perr(ps, ln, "unit '%.*s': invalid parent code '%s' (want "
 		    "a unit code or '-' for the root)", (int)fv[0].len, fv[0].p,
-		    show(&fv[2], b1, sizeof(b1)));
+		    tp_show(&fv[2], b1, sizeof(b1)));
 	if (fv[2].len == fv[0].len && memcmp(fv[2].p, fv[0].p, fv[0].len) == 0)
 		return perr(ps, ln, "unit '%.*s' is its own parent",
 		    (int)fv[0].len, fv[0].p);
@@ -264,7 +179,7 @@ unit_line(struct pstate *ps, size_t ln, ts_field *fv, int *root,
 	if (!ts_utf8_text(fv[3].p, fv[3].len))
 		return perr(ps, ln, "unit '%.*s': name is not valid UTF-8 "
 		    "or has a control character: '%s'", (int)fv[0].len,
-		    fv[0].p, show_bytes(&fv[3], b2, sizeof(b2), 1));
+		    fv[0].p, tp_show_bytes(&fv[3], b2, sizeof(b2), 1));
 	if (fv[3].p[0] == ' ' || fv[3].p[fv[3].len - 1] == ' ')
 		return perr(ps, ln, "unit '%.*s': name has leading or trailing "
 		    "space", (int)fv[0].len, fv[0].p);
@@ -273,7 +188,7 @@ unit_line(struct pstate *ps, size_t ln, ts_field *fv, int *root,
 	if (dup >= 0)
 		return perr(ps, ln, "duplicate code '%.*s' (first at line %zu)",
 		    (int)fv[0].len, fv[0].p, ps->line[dup]);
-	if (feq(&fv[2], "-")) {
+	if (tp_feq(&fv[2], "-")) {
 		if (*root >= 0)
 			return perr(ps, ln, "second root '%.*s' (first root '%s' "
 			    "at line %zu); only one unit may have parent '-'",
@@ -296,7 +211,7 @@ unit_line(struct pstate *ps, size_t ln, ts_field *fv, int *root,
 		return TS_ENOMEM;
 	memcpy(u->name, fv[3].p, fv[3].len);
 	u->name[fv[3].len] = '\0';
-	if (feq(&fv[2], "-"))
+	if (tp_feq(&fv[2], "-"))
 		ps->pcode[t->nunits][0] = '\0';
 	else {
 		memcpy(ps->pcode[t->nunits], fv[2].p, fv[2].len);
@@ -420,7 +335,7 @@ ts_topo_parse(ts_topo **tp, const char *name, const char *text, size_t len,
 	ts_field	 fv[4];
 	ts_lines	 lr;
 	ts_topo		*t;
-	const char	*p, *end, *nl, *why;
+	const char	*p, *why;
 	size_t		 ln = 0, nlines, llen, nf, vline = 0, eline = 0, hline = 0;
 	size_t		 rootline = 0, hcap;
 	char		 b1[64];
@@ -429,19 +344,15 @@ ts_topo_parse(ts_topo **tp, const char *name, const char *text, size_t len,
 	if (tp == NULL)
 		return TS_EINVAL;
 	*tp = NULL;
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (text == NULL && len > 0)
-		return TS_EINVAL;
+	if ((rc = tp_parse_start(text, len, err, errlen)) != 0)
+		return rc;
 	memset(&ps, 0, sizeof(ps));
 	ps.name = name != NULL ? name : "topology";
 	ps.err = err;
 	ps.errlen = errlen;
 
 	/* Size everything from the line count, an upper bound on units. */
-	nlines = 1;
-	for (p = text, end = text + len; p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL; p = nl + 1)
-		nlines++;
+	nlines = tp_count_lines(text, len);
 	if (nlines > TOPO_UNITS_MAX + (size_t)1024)
 		return perr(&ps, nlines, "too many lines (limit %d units)",
 		    TOPO_UNITS_MAX);
@@ -477,13 +388,13 @@ ts_topo_parse(ts_topo **tp, const char *name, const char *text, size_t len,
 			size_t *seen;
 			int isver;
 
-			if (feq(&fv[0], "!version"))
+			if (tp_feq(&fv[0], "!version"))
 				isver = 1;
-			else if (feq(&fv[0], "!effective"))
+			else if (tp_feq(&fv[0], "!effective"))
 				isver = 0;
 			else {
 				rc = perr(&ps, ln, "unknown directive '%s'",
-				    show(&fv[0], b1, sizeof(b1)));
+				    tp_show(&fv[0], b1, sizeof(b1)));
 				goto fail;
 			}
 			seen = isver ? &vline : &eline;
@@ -503,15 +414,15 @@ ts_topo_parse(ts_topo **tp, const char *name, const char *text, size_t len,
 				    fv[0].p, nf);
 				goto fail;
 			}
-			if (isver && !valid_version(&fv[1])) {
+			if (isver && !tp_valid_version(&fv[1])) {
 				rc = perr(&ps, ln, "bad !version '%s' (want 1..%d "
-				    "of [0-9A-Za-z._-])", show(&fv[1], b1,
+				    "of [0-9A-Za-z._-])", tp_show(&fv[1], b1,
 				    sizeof(b1)), TS_TOPO_MAX);
 				goto fail;
 			}
-			if (!isver && !valid_date(&fv[1])) {
+			if (!isver && !tp_valid_date(&fv[1])) {
 				rc = perr(&ps, ln, "bad !effective date '%s' (want "
-				    "YYYY-MM-DD)", show(&fv[1], b1, sizeof(b1)));
+				    "YYYY-MM-DD)", tp_show(&fv[1], b1, sizeof(b1)));
 				goto fail;
 			}
 			if (isver) {
@@ -525,8 +436,8 @@ ts_topo_parse(ts_topo **tp, const char *name, const char *text, size_t len,
 			continue;
 		}
 
-		if (nf == 4 && feq(&fv[0], "code") && feq(&fv[1], "level") &&
-		    feq(&fv[2], "parent") && feq(&fv[3], "name")) {
+		if (nf == 4 && tp_feq(&fv[0], "code") && tp_feq(&fv[1], "level") &&
+		    tp_feq(&fv[2], "parent") && tp_feq(&fv[3], "name")) {
 			if (hline != 0) {
 				rc = perr(&ps, ln, "duplicate header line (first "
 				    "at line %zu)", hline);

@@ -113,6 +113,23 @@ put("topology", "vn-2025-03-phongtho.tsv",
 put("topology", "vn-2025-07-laichau.tsv",
     excerpt(os.path.join(SRC, "topology/vn-2025-07.tsv"), "12"))
 
+# ---- histmap: reform mappings over fuzz_histmap.c's two small trees,
+# and the head of the shipped mapping ----
+MAP_HDR = ("!from\to1\n!to\tn1\n!effective\t2025-07-01\n"
+           "level\told_code\tnew_code\tkind\n")
+MAP_GOOD = (MAP_HDR + "province\tP1\tQ1\tfull\nprovince\tP2\tQ2\tfull\n"
+            "commune\tC1\tN1\tfull\ncommune\tC2\tN1\tpartial\n"
+            "commune\tC2\tN2\tpartial\ncommune\tC3\tN3\tfull\n"
+            "commune\tD3\tN3\tfull\n")
+put("histmap", "good.tsv", MAP_GOOD)
+put("histmap", "good-crlf-bom.tsv", "\ufeff" + MAP_GOOD.replace("\n", "\r\n"))
+put("histmap", "merged-provinces.tsv", MAP_GOOD.replace("P2\tQ2", "P2\tQ1"))
+put("histmap", "loses-c3.tsv", MAP_GOOD.replace("commune\tC3\tN3\tfull\n", ""))
+put("histmap", "full-twice.tsv", MAP_GOOD + "commune\tC1\tN2\tfull\n")
+put("histmap", "partial-alone.tsv", MAP_GOOD.replace("C3\tN3\tfull", "C3\tN3\tpartial"))
+with open(os.path.join(SRC, "topology/vn-reform-2025-07-01.tsv"), encoding="utf-8") as f:
+    put("histmap", "vn-reform-head.tsv", "".join(f.readlines()[:40]))
+
 # ---- keys ----
 put("keys", "keys-good.txt",
     open(os.path.join(SRC, "tests/data/topo/keys-good.txt"), "rb").read())

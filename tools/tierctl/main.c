@@ -12,6 +12,7 @@
 #include "util.h"
 #include "domain_cmds.h"
 #include "ops.h"
+#include "history_cmds.h"
 
 static int cmd_help(struct ctl *, int, char **);
 
@@ -69,6 +70,14 @@ static const struct cmd cmds[] = {
 	  "The subtree below this node's unit (or --unit) as a tree, each unit\n"
 	  "with its replication state for PERIOD as seen here: reported, late\n"
 	  "(first arrived after its deadline) or missing." },
+	{ "topology", cmd_topology,
+	  "check FILE [--old TREE --new TREE] | show [--unit CODE] [--period P | --version V] [--depth N] | diff OLD NEW [--unit CODE]; show, diff: [--history FILE]",
+	  "check: parse and check a tree, a reform mapping (against its trees\n"
+	  "with --old/--new) or a history, and count what it holds.  show: the\n"
+	  "tree a period is reported in (default: in force today), indented.\n"
+	  "diff: what merged, split, moved, was renamed or retired from version\n"
+	  "OLD to the next version NEW (of --unit's subtree).  show and diff read\n"
+	  "--history FILE, else history.tsv beside node.conf's topology file." },
 	{ "keys", cmd_keys,
 	  "show | rotate [--overlap DUR] [--force] | revoke CODE [--key K] [--remove] [--no-reload] | reload",
 	  "show: this node's public keys and the keys-file lines of its unit,\n"
