@@ -11,7 +11,7 @@ of being papered over by a reader that accepts several spellings.
 Schema language:
   str, int (unsigned: not bool, >= 0), bool, FLOAT, HEX (even-length
   lowercase hex), HEX32 (32 bytes = 64 hex digits);
-  Null(t): t or null;  [t]: list of t;
+  Null(t): t or null;  [t]: list of t;  OneOf(a, b, ...): one of them;
   {"key": t, "key?": t}: an object with exactly these keys ("?": may be
   absent); "__requires__": {"k": ("other", ...)} — when k is present,
   so are the others.
@@ -31,6 +31,15 @@ class Null:
 
     def __repr__(self):
         return "%s or null" % _tname(self.t)
+
+
+class OneOf:
+    """Any one of several object schemas (a command whose output depends
+    on what it was given, e.g. topology check of a tree, a mapping or a
+    history)."""
+
+    def __init__(self, *ts):
+        self.ts = ts
 
 
 FLOAT = "float"
@@ -193,6 +202,41 @@ COMPLETENESS_CMD = {"period": str, "unit": str, "name": str, "leaf_expected": in
                     "leaf_reported": int, "leaf_on_time": int, "self": _CUNIT,
                     "children": [_CUNIT], "missing": [_CUNIT], "late": [_CUNIT]}
 
+_TLEVELS = {"national?": int, "province?": int, "district?": int, "commune?": int}
+_TTREE = {"version": str, "effective": str, "units": int, "levels": _TLEVELS,
+          "leaves": int}
+_FP = {"full": int, "partial": int}
+_TMAP = {"from": str, "to": str, "effective": str, "lines": int,
+         "levels": {"province?": _FP, "district?": _FP, "commune?": _FP},
+         "checked_against_trees": bool,
+         # when checked against its trees
+         "split?": int, "merged?": int, "retired?": _TLEVELS,
+         "__requires__": {"split": ("merged", "retired")}}
+TOPOLOGY_CHECK = OneOf(
+    dict({"file": str, "kind": str}, **_TTREE),
+    dict({"file": str, "kind": str}, **_TMAP),
+    {"file": str, "kind": str,
+     "versions": [dict(_TTREE, **{"mapping?": dict({"file": str}, **_TMAP)})]})
+TOPOLOGY_SHOW = {"version": str, "effective": str, "period": str, "unit": str,
+                 "units": [{"code": str, "name": str, "level": str, "parent": str,
+                            "depth": int, "children": int, "leaves": int}],
+                 "shown": int}
+_REF = {"code": str, "name": str, "kind?": str}
+_MANY = {"code": str, "name": str, "level": str, "from?": [_REF], "into?": [_REF]}
+TOPOLOGY_DIFF = {"from": str, "to": str, "effective": str, "mapping": str,
+                 "unit": str, "unit_in": str,
+                 "counts": {"old_units": int, "new_units": int, "merged": int,
+                            "split": int, "moved": int, "renamed": int,
+                            "retired": int, "unchanged": int},
+                 "merged": [_MANY], "split": [_MANY],
+                 "moved": [{"code": str, "name": str, "new_code": str,
+                            "old_parent": str, "new_parent": str,
+                            "expected_parent": str}],
+                 "renamed": [{"code": str, "name": str, "new_code": str,
+                              "new_name": str}],
+                 "retired": [{"code": str, "name": str, "level": str,
+                              "children": int, "children_under": [str]}]}
+
 # command (as typed, without options) -> schema; docs/TIERCTL.md shows each.
 SCHEMAS = {
     "init": INIT, "put": PUT, "import": IMPORT, "status": STATUS,
@@ -205,6 +249,8 @@ SCHEMAS = {
     "register delete": REGISTER_DELETE, "register show": REGISTER_SHOW,
     "compute": COMPUTE, "compute --print": COMPUTE_PRINT,
     "completeness": COMPLETENESS_CMD,
+    "topology check": TOPOLOGY_CHECK, "topology show": TOPOLOGY_SHOW,
+    "topology diff": TOPOLOGY_DIFF,
 }
 
 
@@ -214,7 +260,7 @@ def command_of(args):
     if not args:
         raise JsonContractError("tierctl: no command")
     cmd = args[0]
-    if cmd in ("keys", "register") and len(args) > 1:
+    if cmd in ("keys", "register", "topology") and len(args) > 1:
         cmd += " " + args[1]
     if cmd == "report" and "--indicator" in args:
         cmd = "report --indicator"
@@ -232,6 +278,15 @@ def _fail(path, msg):
 
 
 def _check(path, t, v):
+    if isinstance(t, OneOf):
+        errs = []
+        for x in t.ts:
+            try:
+                _check(path, x, v)
+                return
+            except JsonContractError as e:
+                errs.append(str(e))
+        _fail(path, "fits none of %d shapes: %s" % (len(t.ts), " / ".join(errs)))
     if isinstance(t, Null):
         if v is not None:
             _check(path, t.t, v)
@@ -305,11 +360,13 @@ def check(cmd, doc):
 def _scalar(x):
     if isinstance(x, Null):
         x = x.t
-    return not isinstance(x, (dict, list))
+    return not isinstance(x, (dict, list, OneOf))
 
 
 def _render(t, indent=""):
     """Pretty shape of t; objects of more than four fields one key a line."""
+    if isinstance(t, OneOf):
+        return (" |\n" + indent).join(_render(x, indent) for x in t.ts)
     if isinstance(t, Null):
         return _render(t.t, indent) + " | null"
     if isinstance(t, list):
