@@ -190,8 +190,8 @@ struct envset {
 /* Append K chained envelopes of one origin. */
 static void
 build_chain(struct envset *es, ts_buf *all, const char *origin, const char *topo,
-    const uint8_t sk[TS_SIGN_SK_LEN], size_t k, size_t nv, const char **periods,
-    size_t nperiods, uint8_t head_out[TS_HASH_LEN])
+    const ts_unit *unit, const uint8_t sk[TS_SIGN_SK_LEN], size_t k, size_t nv,
+    const char **periods, size_t nperiods, uint8_t head_out[TS_HASH_LEN])
 {
 	uint8_t prev[TS_HASH_LEN] = { 0 };
 	size_t s;
@@ -208,7 +208,17 @@ build_chain(struct envset *es, ts_buf *all, const char *origin, const char *topo
 		r.seq = s;
 		memcpy(r.prev, prev, TS_HASH_LEN);
 		r.created_ms = ts_now_ms();
-		r.comp.leaf_expected = r.comp.leaf_reported = r.comp.leaf_on_time = 1;
+		/* What the origin's place in the tree allows (receivers
+		 * refuse anything else): a leaf reports itself, a unit all
+		 * its children and leaves, on time (unit NULL: a leaf). */
+		if (unit != NULL && unit->nchildren > 0) {
+			r.comp.expected = r.comp.reported = r.comp.on_time =
+			    (uint32_t)unit->nchildren;
+			r.comp.leaf_expected = r.comp.leaf_reported =
+			    r.comp.leaf_on_time = unit->nleaves;
+		} else
+			r.comp.leaf_expected = r.comp.leaf_reported =
+			    r.comp.leaf_on_time = 1;
 		make_values(&r, nv, (uint32_t)s);
 		if (ts_env_seal(&r, sk, all, prev) != 0)
 			die("seal failed for %s", origin);
@@ -252,7 +262,7 @@ values_for_bytes(size_t bytes)
 		ts_buf b = { 0 };
 		struct envset es = { 0 };
 		const char *p = "2025";
-		build_chain(&es, &b, "03391", "vn-2025-03", sk, 1, nv, &p, 1, NULL);
+		build_chain(&es, &b, "03391", "vn-2025-03", NULL, sk, 1, nv, &p, 1, NULL);
 		size_t got = es.env_bytes;
 		free(es.env); free(es.origin); free(es.seq); ts_buf_free(&b);
 		if (got >= bytes)
@@ -286,7 +296,7 @@ cmd_crypto(int argc, char **argv)
 	long n;
 
 	crypto_sign_keypair(pk, sk);
-	build_chain(&es, &b, "03391", "vn-2025-03", sk, 1, nv, &p, 1, NULL);
+	build_chain(&es, &b, "03391", "vn-2025-03", NULL, sk, 1, nv, &p, 1, NULL);
 	envset_fix(&es, &b);
 	ts_env_split(es.env[0].p, es.env[0].len, &v);
 
@@ -705,7 +715,9 @@ cmd_prefill(int argc, char **argv)
 	if (ts_topo_load(&topo, cfg.topology, err, sizeof(err)) != 0)
 		die("%s", err);
 	t0 = now_s();
-	build_chain(&es, &all, cfg.unit, topo->version, id.sign_sk, count, nv, &period, 1, head);
+	build_chain(&es, &all, cfg.unit, topo->version,
+	    ts_topo_find(topo, cfg.unit) >= 0 ? &topo->units[ts_topo_find(topo, cfg.unit)] : NULL,
+	    id.sign_sk, count, nv, &period, 1, head);
 	envset_fix(&es, &all);
 	double tb = now_s() - t0;
 	snprintf(path, sizeof(path), "%s/store", cfg.datadir);
@@ -868,7 +880,8 @@ cmd_push(int argc, char **argv)
 			const struct secret *s = find_secret(sec, nsec, topo->units[u].code);
 			if (s == NULL)
 				die("no secret key for %s", topo->units[u].code);
-			build_chain(&es, &all, topo->units[u].code, topo->version, s->sign_sk, k, nv,
+			build_chain(&es, &all, topo->units[u].code, topo->version, &topo->units[u],
+			    s->sign_sk, k, nv,
 			    periods, strcmp(origins, "subtree") == 0 ? 5 : 1, NULL);
 			if (strcmp(origins, "subtree") != 0)
 				break;
