@@ -11,51 +11,67 @@
 
 #include "ctlclient.h"
 
+#include "tiersync/period.h"
 #include "ops.h"
 
 /* ------------------------------------------------------------------ */
 /* Periods and deadlines                                                */
 /* ------------------------------------------------------------------ */
 
-#define VN_OFFSET_MS (7 * 3600 * 1000LL)
+/* The period module (tiersync/period.h) has the one UTC+7 offset and
+ * the one period parser; these only format for exports. */
 
 void
 ops_current_year(uint64_t now_ms, char *out, size_t outlen)
 {
-	time_t t = (time_t)((now_ms + VN_OFFSET_MS) / 1000);
-	struct tm tm;
+	int y;
+	unsigned m, d;
 
-	if (gmtime_r(&t, &tm) == NULL)
-		snprintf(out, outlen, "2025");
-	else
-		snprintf(out, outlen, "%04d", tm.tm_year + 1900);
+	ts_period_to_civil(ts_period_vn_day((int64_t)now_ms), &y, &m, &d);
+	snprintf(out, outlen, "%04d", y);
+}
+
+/* Callers pass periods the store or the command line already validated;
+ * anything else is formatted as a year. */
+static ts_period
+period_of(const char *period)
+{
+	ts_period p = { TS_PERIOD_YEAR, 2000, 0 };
+
+	(void)ts_period_parse(period, strlen(period), &p);
+	return p;
 }
 
 void
 ops_period_start(const char *period, char *out, size_t outlen)
 {
-	int month = 1;
+	ts_period p = period_of(period);
+	int month = p.kind == TS_PERIOD_QUARTER ? (p.index - 1) * 3 + 1 :
+	    p.kind == TS_PERIOD_MONTH ? p.index : 1;
 
-	if (period[4] == 'Q')
-		month = (period[5] - '1') * 3 + 1;
-	else if (period[4] == '-')
-		month = atoi(period + 5);
-	snprintf(out, outlen, "%.4s-%02d-01", period, month);
+	snprintf(out, outlen, "%04d-%02d-01", p.year, month);
 }
 
 const char *
 ops_period_duration(const char *period)
 {
-	return period[4] == '\0' ? "P1Y" : period[4] == 'Q' ? "P3M" : "P1M";
+	ts_period p = period_of(period);
+
+	return p.kind == TS_PERIOD_YEAR ? "P1Y" : p.kind == TS_PERIOD_QUARTER ?
+	    "P3M" : "P1M";
 }
 
 void
 ops_period_dhis2(const char *period, char *out, size_t outlen)
 {
-	if (period[4] == '-')
-		snprintf(out, outlen, "%.4s%.2s", period, period + 5);
+	ts_period p = period_of(period);
+
+	if (p.kind == TS_PERIOD_MONTH)
+		snprintf(out, outlen, "%04d%02d", p.year, p.index);
+	else if (p.kind == TS_PERIOD_QUARTER)
+		snprintf(out, outlen, "%04dQ%d", p.year, p.index);
 	else
-		snprintf(out, outlen, "%s", period);
+		snprintf(out, outlen, "%04d", p.year);
 }
 
 /* ------------------------------------------------------------------ */
