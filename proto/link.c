@@ -536,31 +536,41 @@ rd_ctl_reply(ts_mpr *c, ts_msg *m)
 	return ts_mpr_str_copy(c, m->reason, TS_REASON_MAX);
 }
 
+/* The head of every link message: array header, version, known type.
+ * Version before type before shape: a newer peer must be told
+ * "version", not "malformed". */
+static int
+msg_head(ts_mpr *c, const uint8_t *p, size_t len, size_t *n, uint64_t *type)
+{
+	uint64_t	ver;
+	int		rc;
+
+	if (len > TS_MSG_MAX)
+		return TS_ELIMIT;
+	ts_mpr_init(c, p, len);
+	if ((rc = ts_mpr_array(c, n)) != 0)
+		return rc;
+	if (*n < 2)
+		return TS_EMALFORMED;
+	if ((rc = ts_mpr_uint(c, &ver)) != 0)
+		return rc;
+	if (ver != TS_PROTO_VERSION)
+		return TS_EVERSION;
+	if ((rc = ts_mpr_uint(c, type)) != 0)
+		return rc;
+	return msg_fields(*type) == 0 ? TS_EUNKNOWN : 0;
+}
+
 static int
 msg_decode(const uint8_t *p, size_t len, ts_msg *m)
 {
 	ts_mpr		c;
 	size_t		n;
-	uint64_t	ver, type;
+	uint64_t	type;
 	int		rc;
 
-	if (len > TS_MSG_MAX)
-		return TS_ELIMIT;
-	ts_mpr_init(&c, p, len);
-	/* Version before type before shape: a newer peer must be told
-	 * "version", not "malformed". */
-	if ((rc = ts_mpr_array(&c, &n)) != 0)
+	if ((rc = msg_head(&c, p, len, &n, &type)) != 0)
 		return rc;
-	if (n < 2)
-		return TS_EMALFORMED;
-	if ((rc = ts_mpr_uint(&c, &ver)) != 0)
-		return rc;
-	if (ver != TS_PROTO_VERSION)
-		return TS_EVERSION;
-	if ((rc = ts_mpr_uint(&c, &type)) != 0)
-		return rc;
-	if (msg_fields(type) == 0)
-		return TS_EUNKNOWN;
 	if (n != msg_fields(type))
 		return TS_EMALFORMED;
 	m->type = (int)type;
@@ -607,27 +617,14 @@ ts_msg_peek(const uint8_t *p, size_t len, int *type)
 {
 	ts_mpr		c;
 	size_t		n;
-	uint64_t	ver, t;
+	uint64_t	t;
 	int		rc;
 
 	*type = 0;
 	if (p == NULL && len > 0)
 		return TS_EINVAL;
-	if (len > TS_MSG_MAX)
-		return TS_ELIMIT;
-	ts_mpr_init(&c, p, len);
-	if ((rc = ts_mpr_array(&c, &n)) != 0)
+	if ((rc = msg_head(&c, p, len, &n, &t)) != 0)
 		return rc;
-	if (n < 2)
-		return TS_EMALFORMED;
-	if ((rc = ts_mpr_uint(&c, &ver)) != 0)
-		return rc;
-	if (ver != TS_PROTO_VERSION)
-		return TS_EVERSION;
-	if ((rc = ts_mpr_uint(&c, &t)) != 0)
-		return rc;
-	if (msg_fields(t) == 0)
-		return TS_EUNKNOWN;
 	*type = (int)t;
 	return 0;
 }

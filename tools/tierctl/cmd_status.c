@@ -29,24 +29,6 @@ struct status {
 	uint64_t  now;
 };
 
-/* meta string into a fixed buffer; "" if absent. */
-static int
-meta_str(ts_txn *t, const char *name, char *out, size_t outlen)
-{
-	ts_bytes b;
-	int rc;
-
-	out[0] = '\0';
-	if ((rc = ts_meta_get(t, name, &b)) == TS_ENOTFOUND)
-		return 0;
-	if (rc != 0) {
-		ctl_errx("store: meta '%s': %s", name, ts_strerror(rc));
-		return -1;
-	}
-	snprintf(out, outlen, "%.*s", (int)(b.len < outlen ? b.len : outlen - 1),
-	    (const char *)b.p);
-	return 0;
-}
 
 static int
 meta_u64(ts_txn *t, const char *name, uint64_t *v)
@@ -141,9 +123,9 @@ status_gather(struct ctl *c, struct status *s)
 		return -1;
 	}
 	rc = -1;
-	if (meta_str(t, "unit", s->store_unit, sizeof(s->store_unit)) != 0 ||
-	    meta_str(t, "topo", s->store_topo, sizeof(s->store_topo)) != 0 ||
-	    meta_str(t, "link", s->link, sizeof(s->link)) != 0 ||
+	if (ops_meta_str(t, "unit", s->store_unit, sizeof(s->store_unit)) != 0 ||
+	    ops_meta_str(t, "topo", s->store_topo, sizeof(s->store_topo)) != 0 ||
+	    ops_meta_str(t, "link", s->link, sizeof(s->link)) != 0 ||
 	    meta_u64(t, "link_ms", &s->link_ms) != 0 ||
 	    meta_u64(t, "last_ack_ms", &s->last_ack_ms) != 0 ||
 	    meta_u64(t, "seq", &s->seq) != 0 ||
