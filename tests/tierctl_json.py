@@ -121,7 +121,8 @@ LOG = {
 }
 
 VERIFY = {"failures": [{"origin": str, "seq": int, "period": str, "what": str}],
-          "envelopes": int, "origins": int, "rollups": int, "failed": int, "ok": bool}
+          "envelopes": int, "origins": int, "rollups": int, "failed": int,
+          "chained_only": int, "ok": bool}
 
 CHILDREN = {
     "unit": str, "period": str,

@@ -112,10 +112,30 @@ struct vw {
 	int            history;        /* checking a superseded report     */
 	char          *err;
 	size_t         errlen;
+	/* envelopes of this origin since its last authentic one whose own
+	 * signature does not verify: authentic only if a later signed
+	 * envelope chains to them (PROTOCOL.md 3.1) */
+	struct unsig { uint64_t seq; char period[TS_PERIOD_MAX + 1]; } *uns;
+	size_t         nuns, uns_cap;
 };
+
 
 static void vfail(struct vw *, const char *, uint64_t, const char *,
     const char *, ...) __attribute__((format(printf, 5, 6)));
+
+/* Nothing later can authenticate the envelopes held in w->uns: each is
+ * a finding. */
+static void
+unsigned_fail(struct vw *w, const char *origin)
+{
+	size_t i;
+
+	for (i = 0; i < w->nuns; i++)
+		vfail(w, origin, w->uns[i].seq, w->uns[i].period, "signature does "
+		    "not verify with any key of %s, and no later validly signed "
+		    "envelope of it chains to this one", origin);
+	w->nuns = 0;
+}
 
 static void
 vfail(struct vw *w, const char *origin, uint64_t seq, const char *period,
@@ -155,6 +175,7 @@ origin_end(struct vw *w)
 
 	if (w->origin[0] == '\0')
 		return 0;
+	unsigned_fail(w, w->origin);
 	rc = ts_chain_get(w->t, w->origin, &ch);
 	if (rc == TS_ENOTFOUND) {
 		vfail(w, w->origin, w->ck.last_seq, NULL, "no chain record "
@@ -190,6 +211,7 @@ env_cb(const char *origin, uint64_t seq, const uint8_t *env, size_t len,
 			return rc;
 		snprintf(w->origin, sizeof(w->origin), "%s", origin);
 		memset(&w->ck, 0, sizeof(w->ck));
+		w->nuns = 0;
 		w->st->origins++;
 	}
 	w->st->envelopes++;
@@ -209,14 +231,37 @@ env_cb(const char *origin, uint64_t seq, const uint8_t *env, size_t len,
 		vfail(w, origin, seq, r.period, "stored under origin %s but the "
 		    "body says %s", origin, r.origin);
 	sig = ts_verify_sig(w->o->keys, origin, &v, r.created_ms / 1000);
+	/* One rule with ingest (PROTOCOL.md 3.1): an envelope is authentic
+	 * if its own signature verifies, or if the next envelope of its
+	 * origin is authentic and names this body's hash as prev. */
+	if (ts_chain_walk_step(&w->ck, seq, &r, hash, why, sizeof(why)) != NULL) {
+		unsigned_fail(w, origin);       /* the chain stops here */
+		vfail(w, origin, seq, r.period, "%s", why);
+	}
 	if (sig < 0)
 		vfail(w, origin, seq, r.period, "no signing key for %s in the "
 		    "keys file", origin);
-	else if (sig == 0)
-		vfail(w, origin, seq, r.period, "signature does not verify with "
-		    "any key of %s", origin);
-	if (ts_chain_walk_step(&w->ck, seq, &r, hash, why, sizeof(why)) != NULL)
-		vfail(w, origin, seq, r.period, "%s", why);
+	else if (sig == 0) {
+		if (w->nuns == w->uns_cap) {
+			size_t cap = w->uns_cap ? w->uns_cap * 2 : 16;
+			void *p = realloc(w->uns, cap * sizeof(*w->uns));
+			if (p == NULL) {
+				ts_report_clear(&r);
+				return store_fail(w, TS_ENOMEM, "verify", "");
+			}
+			w->uns = p;
+			w->uns_cap = cap;
+		}
+		w->uns[w->nuns].seq = seq;
+		snprintf(w->uns[w->nuns].period, sizeof(w->uns[w->nuns].period),
+		    "%s", r.period);
+		w->nuns++;
+	} else if (w->nuns > 0) {
+		/* Signed, and the chain ran unbroken to here: those before
+		 * it are authentic through it. */
+		w->st->chained_only += w->nuns;
+		w->nuns = 0;
+	}
 	ts_report_clear(&r);
 	return 0;
 }
@@ -503,5 +548,6 @@ ts_verify_store(ts_txn *t, const ts_verify_opts *o, ts_verify_stats *st,
 	}
 out:
 	free(w.dirty);
+	free(w.uns);
 	return rc;
 }

@@ -3,9 +3,10 @@
  * trusting the node (DESIGN invariant 5).  One implementation, used by
  * `tierctl verify` and `tierctl log`, the simulator's final checks and
  * the downlink's chain rule:
- *   - every envelope decodes, is signed by a key of its origin, and
- *     links into its origin's hash chain (seq 1, 2, ...; prev = hash of
- *     the body before);
+ *   - every envelope decodes, links into its origin's hash chain (seq 1,
+ *     2, ...; prev = hash of the body before), and is authentic by the
+ *     ingest's rule: its own signature verifies with a key of its
+ *     origin, or a later authentic envelope of the origin chains to it;
  *   - the chain record names the newest envelope held;
  *   - every rollup equals the sum of the child reports its provenance
  *     names (exactly for this node's own newest reports, whose own
@@ -87,6 +88,10 @@ typedef struct ts_verify_opts {
 
 typedef struct ts_verify_stats {
 	uint64_t envelopes, origins, rollups, failures;
+	/* authentic through the hash chain only: their own signature does
+	 * not verify (altered in transit or on disk) but a later validly
+	 * signed envelope of the origin commits to their body */
+	uint64_t chained_only;
 } ts_verify_stats;
 
 /* Verify everything the store holds, in read txn t.  0 when the walk

@@ -955,12 +955,19 @@ cmd_verify(struct ctl *c, int argc, char **argv)
 		json_ku64(&vf.j, "origins", st.origins);
 		json_ku64(&vf.j, "rollups", st.rollups);
 		json_ku64(&vf.j, "failed", st.failures);
+		json_ku64(&vf.j, "chained_only", st.chained_only);
 		json_kbool(&vf.j, "ok", rc == 0 && st.failures == 0);
 		json_obj_end(&vf.j);
 		json_end(&vf.j);
-	} else
+	} else {
 		printf("verified %" PRIu64 " envelopes, %" PRIu64 " origins, %"
 		    PRIu64 " rollups: %" PRIu64 " failures\n", st.envelopes,
 		    st.origins, st.rollups, st.failures);
+		if (st.chained_only > 0)
+			printf("note: %" PRIu64 " envelope(s) authentic through the "
+			    "hash chain only: their own signature bytes do not "
+			    "verify (altered in transit or on disk?)\n",
+			    st.chained_only);
+	}
 	return rc == 0 && st.failures == 0 ? EXIT_OK : EXIT_FAIL;
 }
