@@ -76,6 +76,15 @@ static const struct copt table[] = {
 	  "envelopes in one PUSH" },
 	{ "window", C_INT, "8", NULL, 1, 64, 0, F(window),
 	  "PUSH batches in flight before waiting for an ACK" },
+	{ "quota_values", C_INT, "20000", NULL, 1, TS_VALUES_MAX, 0,
+	  F(quota_values), "most values one report of a child's subtree may "
+	  "carry; more is refused (oversize)" },
+	{ "quota_reports_day", C_INT, "2000", NULL, 1, 10000000, 0,
+	  F(quota_reports_day), "most reports of one origin stored per day "
+	  "(per origin, since this node started); more: retry tomorrow" },
+	{ "quota_mb_day", C_INT, "64", NULL, 1, 1048576, 0, F(quota_mb_day),
+	  "most MiB of one origin's envelopes stored per day; more: retry "
+	  "tomorrow" },
 	{ "max_skew_s", C_INT, "86400", NULL, 60, 31622400, 0, F(max_skew_s),
 	  "a child's report created more than this many seconds ahead of this "
 	  "node's clock is refused (retry later)" },

@@ -25,6 +25,8 @@ downlink_close(struct node *n)
 {
 	free(n->warnlim);
 	n->warnlim = NULL;
+	free(n->quota);
+	n->quota = NULL;
 	free(n->peers);
 	n->peers = NULL;
 	free(n->anchor);
@@ -349,7 +351,7 @@ struct group_ctx {
 	struct node     *n;
 	struct push_job *jobs;
 	size_t           njobs;
-	uint64_t         forks, refused;
+	uint64_t         forks, refused, quota;
 	uint64_t         zap_delta; /* ZAP denials flushed by this txn  */
 	size_t           early;     /* relayed before our commit        */
 };
@@ -454,6 +456,33 @@ claims_check(struct node *n, int o, const ts_report_hdr *r,
 	return rc;
 }
 
+/* Would storing len more bytes for origin o pass today's quota?  If
+ * not, count it against the day.  Counters are in memory, per origin,
+ * per 24 h of this node's monotonic clock: a restart starts them anew
+ * (documented in CONFIG.md; a bound on growth, not accounting). */
+static int
+quota_over(struct node *n, int o, size_t len)
+{
+	struct quota *q;
+	uint64_t day = node_mono(n) / 86400000;
+
+	if (n->quota == NULL &&
+	    (n->quota = calloc(n->topo->nunits, sizeof(*n->quota))) == NULL)
+		return 0;               /* no memory for counters: no quota */
+	q = &n->quota[o];
+	if (q->day != day + 1) {
+		q->day = day + 1;
+		q->reports = 0;
+		q->bytes = 0;
+	}
+	if (q->reports + 1 > (uint64_t)n->cfg.quota_reports_day ||
+	    q->bytes + len > ((uint64_t)n->cfg.quota_mb_day << 20))
+		return 1;
+	q->reports++;
+	q->bytes += len;
+	return 0;
+}
+
 /* Step 1 for one envelope, everything but authentication. */
 static void
 prepare_one(struct node *n, int sender, const ts_bytes *env, struct penv *e,
@@ -491,6 +520,11 @@ prepare_one(struct node *n, int sender, const ts_bytes *env, struct penv *e,
 	if (!ts_topo_in_subtree(n->topo, e->o, sender)) {
 		refuse(v, TS_ST_SUBTREE, "origin %s is outside the sender's subtree",
 		    v->origin);
+		goto refused;
+	}
+	if (r.nvalues > (size_t)n->cfg.quota_values) {
+		refuse(v, TS_ST_OVERSIZE, "report of %s carries %zu values, over "
+		    "quota_values %d", v->origin, r.nvalues, n->cfg.quota_values);
 		goto refused;
 	}
 	if (claims_check(n, e->o, &r, ev, v) != 0)
@@ -613,6 +647,16 @@ store_one(ts_txn *t, struct group_ctx *g, struct push_job *j, const ts_bytes *en
 	}
 	}
 
+	/* What one origin may store per day (node.conf quota_*): past it,
+	 * "retry" -- the child keeps it and sends it again, so nothing is
+	 * lost, but no one origin can grow every ancestor's store at will. */
+	if (quota_over(n, e->o, env->len)) {
+		g->quota++;
+		return refuse(v, TS_ST_RETRY, "%s is over its daily quota "
+		    "(quota_reports_day %d, quota_mb_day %d): retry later", origin,
+		    n->cfg.quota_reports_day, n->cfg.quota_mb_day);
+	}
+
 	/* Accepted: store, advance the chain, track the newest per period,
 	 * relay upward, and mark our own report dirty if it is a child's. */
 	ts_chain nc = { .seq = v->seq, .recv_ms = node_wall(n) };
@@ -669,7 +713,8 @@ push_counters(ts_txn *t, struct group_ctx *g)
 	    g->n->has_parent ? by[TS_ST_STORED] : 0)) != 0 ||
 	    (rc = node_meta_add(t, "n_zap_denied", g->zap_delta)) != 0 ||
 	    (rc = node_meta_add(t, "n_sig_verified", ver)) != 0 ||
-	    (rc = node_meta_add(t, "n_sig_chained", chn)) != 0)
+	    (rc = node_meta_add(t, "n_sig_chained", chn)) != 0 ||
+	    (rc = node_meta_add(t, "n_quota_refused", g->quota)) != 0)
 		return rc;
 	for (st = TS_ST_HELD + 1; st <= TS_ST_MAX_; st++) {
 		snprintf(name, sizeof(name), "n_refused_%s", ts_status_name(st));
@@ -686,7 +731,7 @@ group_fn(ts_txn *t, void *arg)
 	size_t i, k;
 	int rc;
 
-	g->forks = g->refused = 0;        /* restartable after a map grow */
+	g->forks = g->refused = g->quota = 0; /* restartable after a map grow */
 	for (k = 0; k < g->njobs; k++) {
 		struct push_job *j = &g->jobs[k];
 		j->stored = j->dirty = j->audited = 0;

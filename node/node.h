@@ -54,6 +54,11 @@ struct held_ack {          /* an ACK waiting for its commit to be durable */
 	size_t   len;
 };
 
+struct quota {             /* what one origin stored today (downlink.c) */
+	uint64_t day;          /* day number + 1 of the counters; 0 unused  */
+	uint64_t reports, bytes;
+};
+
 struct warnlim {           /* child_warn's rate limit, per unit        */
 	uint64_t last;         /* mono ms its second began; 0 none          */
 	unsigned n;            /* lines written in that second              */
@@ -144,6 +149,7 @@ struct node {
 	size_t      npeers, peers_cap;
 	struct warnlim *warnlim;             /* per unit; downlink.c      */
 	int         warn_held;               /* some warnlim has held > 0 */
+	struct quota *quota;                 /* per unit; downlink.c      */
 	int        *anchor;                  /* per unit, -1; downlink.c   */
 	/* ACKs of lazily committed groups, sent once the store says their
 	 * commit is durable (downlink.c, ts_store_write_ex) */

@@ -48,7 +48,7 @@ V1 = {("9", ""): (40, 50), ("14", ""): (12, 0)}
 V2 = {("9", ""): (45, 50), ("14", ""): (13, 0)}
 V3 = {("9", ""): (49, 50), ("14", ""): (15, 0)}
 ST = {"stored": 0, "held": 1, "malformed": 2, "sig": 3, "unknown": 4, "subtree": 5,
-      "replay": 6, "gap": 7, "fork": 8, "chain": 9, "retry": 12, "protocol": 13}
+      "replay": 6, "gap": 7, "fork": 8, "chain": 9, "oversize": 11, "retry": 12, "protocol": 13}
 
 
 def endpoint():
@@ -339,9 +339,48 @@ def still_serving():
     R.eq(p.returncode, 0, "tierctl verify at national exits 0 %s" % p.stderr.strip()[:300])
 
 
+def quotas():
+    """node.conf quota_*: what one origin may store.  With 109 restarted
+    under quota_reports_day 2 and quota_values 3, the played commune's
+    next reports: 4 values -> oversize; then two stored, the third
+    'retry' naming the quota, nothing of it stored, counted in metrics."""
+    tree.stop(COMMUNE)
+    tree.stop(PARENT)
+    with open(os.path.join(tree.d(PARENT), "node.conf"), "a") as f:
+        f.write("quota_reports_day 2\nquota_values 3\n")
+    tree.start(PARENT)
+    chain = held_chain()
+    seq, body, _ = chain[-1]
+    prev = body_hash(body)
+    im = Impostor()
+    try:
+        im.hello()
+        wide = {("9", ""): (1, 2), ("14", ""): (1, 0), ("3", ""): (1, 9), ("25", ""): (1, 3)}
+        st = im.push([seal(encode_body(COMMUNE, PERIOD, seq + 1, prev, tree.topo_version, wide),
+                           im.seed)])
+        R.eq(st, [ST.get("oversize", 11)], "a report of 4 values over quota_values 3 -> oversize")
+        got = []
+        for i in range(3):
+            b = encode_body(COMMUNE, PERIOD, seq + 1, prev, tree.topo_version,
+                            {("9", ""): (10 + i, 50)})
+            got.append(im.push([seal(b, im.seed)])[0])
+            if got[-1] == ST["stored"]:
+                seq, prev = seq + 1, body_hash(b)
+        R.eq(got, [ST["stored"], ST["stored"], ST["retry"]],
+             "quota_reports_day 2: two reports stored, the third asked to retry")
+        R.check(any("daily quota" in e[3] for e in im.errs), "the ERR names the quota: %r"
+                % [e[3] for e in im.errs][-2:])
+        R.eq(held_chain()[-1][0], seq, "nothing of the refused report stored")
+        m = tslib.tierctl(tree.d(PARENT), "metrics")
+        R.check(m["n_quota_refused"] >= 1, "metrics count it (n_quota_refused %d)" % m["n_quota_refused"])
+    finally:
+        im.close()
+
+
 if R.run(setup):
     R.run(unknown_key)
     R.run(impersonate)
     R.run(garbage)
     R.run(still_serving)
+    R.run(quotas)
 R.finish()

@@ -155,7 +155,7 @@ REFUSED_NAMES = ("malformed", "sig", "unknown", "subtree", "replay", "gap", "for
 METRICS = {
     "unit": str, "n_received": int, "n_stored": int, "n_held": int, "n_relayed": int,
     "n_acked": int, "n_dead": int, "n_sig_verified": int, "n_sig_chained": int,
-    "n_zap_denied": int, "forks": int,
+    "n_zap_denied": int, "forks": int, "n_quota_refused": int, "n_rollup_left_out": int,
     "refused": {k: int for k in REFUSED_NAMES},
     "outbox_depth": int, "own_seq": int,
     # only at a node with a parent; the age only once an ACK was recorded

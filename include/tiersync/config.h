@@ -37,6 +37,9 @@ typedef struct ts_config {
 	int  heartbeat_ms;              /* PING / HELLO interval when idle    */
 	int  dead_ms;                   /* link dead if silent this long      */
 	int  max_skew_s;                /* children's clocks ahead of ours    */
+	int  quota_values;              /* values per report from a child     */
+	int  quota_reports_day;         /* reports per origin per day         */
+	int  quota_mb_day;              /* MiB per origin per day             */
 	int  reconnect_min_ms;          /* first reconnect back-off           */
 	int  reconnect_max_ms;          /* back-off doubles up to this        */
 	int  batch_max;                 /* envelopes per PUSH                 */

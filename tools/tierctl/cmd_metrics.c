@@ -85,6 +85,12 @@ metrics_emit(struct mw *w, ts_txn *t)
 		  "CURVE handshakes refused by the ZAP handler." },
 		{ "forks", "tiersync_forks_total",
 		  "Forks seen: an origin signed two reports with one seq." },
+		{ "n_quota_refused", "tiersync_quota_refused_total",
+		  "Envelopes from children refused (retry) for being over an "
+		  "origin's daily quota (node.conf quota_*)." },
+		{ "n_rollup_left_out", "tiersync_rollup_left_out_total",
+		  "Values, child reports or periods a rollup could not add and "
+		  "left out (logged)." },
 	};
 	char link[16], lbl[64];
 	uint64_t v, outbox, seq, last_ack;
