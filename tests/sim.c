@@ -662,6 +662,8 @@ national_exact(const struct expect *x, int show)
 
 static int fails, checks;
 
+static void check(int, const char *, ...) __attribute__((format(printf, 2, 3)));
+
 static void
 check(int cond, const char *fmt, ...)
 {
