@@ -49,6 +49,7 @@
 #include <sodium.h>
 
 #include "tiersync/log.h"
+#include "tiersync/mpread.h"
 #include "tiersync/verify.h"
 #include "node.h"
 
@@ -96,6 +97,7 @@ struct simnode {
 	ts_identity id;
 	char     dir[600];
 	uint32_t timer_ver;          /* invalidates stale timer events    */
+	uint64_t timer_at;           /* when the valid one fires; 0 none  */
 	int      st_open;            /* its LMDB environment is open      */
 	int      st_ref;             /* used since the clock hand passed  */
 	/* the child's end of its connection: ZAP's answer for it */
@@ -274,7 +276,13 @@ schedule_timer(struct simnode *s)
 		due = x - 1;
 	if (due <= vnow)
 		due = vnow + 1;
+	/* A valid timer no later than this one is queued: it will do (a
+	 * timer that fires early only finds nothing due, and reschedules).
+	 * Keeps the heap from filling with stale timers. */
+	if (s->timer_at != 0 && s->timer_at <= due)
+		return;
 	s->timer_ver++;
+	s->timer_at = due;
 	ev_push((struct ev){ .at = due, .type = EV_TIMER,
 	    .node = (int)(s - nodes), .ver = s->timer_ver });
 }
@@ -321,6 +329,19 @@ sim_of(struct node *n)
 
 static uint64_t sim_rand(void *ctx) { (void)ctx; return rng(); }
 
+/* Log lines name the node whose event runs (set only when it changes:
+ * the country run has tens of millions of events). */
+static const char *tag_now;
+
+static void
+sim_tag(const char *code)
+{
+	if (code != tag_now) {
+		log_set_tag(code);
+		tag_now = code;
+	}
+}
+
 static int
 sim_up_open(struct node *n)
 {
@@ -351,7 +372,7 @@ sim_handshake(struct simnode *s, struct simnode *ps)
 	if (ts_z85_decode32(s->n.id.curve_pk, s->zap_key) != 0)
 		fatalx("sim: bad CURVE key of %s", topo->units[s->unit].code);
 	rq.curve_pk = s->zap_key;
-	log_set_tag(topo->units[ps->unit].code);
+	sim_tag(topo->units[ps->unit].code);
 	if (zap_decide(&ps->n, &rq, &rp) != 0) {
 		simstat.zap_denied++;
 		return 0;
@@ -374,7 +395,7 @@ sim_up_send(struct node *n, const uint8_t *p, size_t len)
 		return -1;
 	if (!s->zap_ok && !sim_handshake(s, &nodes[parent]))
 		return -1;
-	log_set_tag(topo->units[s->unit].code);
+	sim_tag(topo->units[s->unit].code);
 	net_send(EV_DELIVER_UP, (int)(s - nodes), s->epoch, p, len);
 	return 0;
 }
@@ -411,7 +432,14 @@ check_ack(struct node *pn, uint32_t child, const uint8_t *p, size_t len)
 	struct simnode *c = &nodes[child];
 	ts_msg m;
 	size_t i;
+	int type;
 
+	/* Only ACKs matter here; a WELCOME to a child of national lists
+	 * thousands of origins: do not decode what is not looked at. */
+	if (ts_msg_peek(p, len, &type) != 0)
+		fatalx("sim: a node sent a message it cannot decode");
+	if (type != TS_MSG_ACK)
+		return;
 	memset(&m, 0, sizeof(m));
 	if (ts_msg_decode(p, len, &m) != 0)
 		fatalx("sim: a node sent a message it cannot decode");
@@ -498,7 +526,7 @@ node_boot(struct simnode *s)
 	    .up_send = sim_up_send, .down_send = sim_down_send };
 	(void)rc;
 	store_open(s);
-	log_set_tag(u->code);
+	sim_tag(u->code);
 	s->up = 1;
 	if (node_start(n) != 0)
 		fatalx("node_start %s", u->code);
@@ -542,6 +570,7 @@ node_crash(struct simnode *s, int power)
 	s->up = 0;
 	s->connected = 0;
 	s->timer_ver++;
+	s->timer_at = 0;
 	simstat.crashes++;
 }
 
@@ -805,6 +834,63 @@ final_checks(const struct expect *x)
 
 /* ---- events ---- */
 
+/* Origin and seq of an envelope from the head of its body only (the
+ * core checks the rest): [fmt, domain, origin, period, seq, ...]. */
+static int
+env_id(const ts_bytes *env, char origin[TS_CODE_MAX + 1], uint64_t *seq)
+{
+	ts_env_view ev;
+	ts_mpr c;
+	size_t n;
+	uint64_t fmt;
+	const char *s;
+	size_t sl;
+
+	if (ts_env_split(env->p, env->len, &ev) != 0)
+		return -1;
+	ts_mpr_init(&c, ev.body, ev.body_len);
+	if (ts_mpr_array(&c, &n) != 0 || n < 5 || ts_mpr_uint(&c, &fmt) != 0 ||
+	    ts_mpr_str(&c, &s, &sl) != 0 ||
+	    ts_mpr_str_copy(&c, origin, TS_CODE_MAX) != 0 ||
+	    ts_mpr_str(&c, &s, &sl) != 0 || ts_mpr_uint(&c, seq) != 0)
+		return -1;
+	return 0;
+}
+
+/* A PUSH the parent's drain takes: its batch, the parent's commit count
+ * before the drain, and each envelope's (origin, seq), read from the
+ * message's head without decoding the rest. */
+static void
+push_record(struct simnode *c, const uint8_t *p, size_t len, uint64_t g0)
+{
+	struct pushrec *pr;
+	ts_mpr mp;
+	size_t n, j;
+	uint64_t ver, type, batch;
+
+	ts_mpr_init(&mp, p, len);
+	if (ts_mpr_array(&mp, &n) != 0 || n != 4 || ts_mpr_uint(&mp, &ver) != 0 ||
+	    ts_mpr_uint(&mp, &type) != 0 || type != TS_MSG_PUSH ||
+	    ts_mpr_uint(&mp, &batch) != 0 || ts_mpr_array(&mp, &n) != 0)
+		return;
+	pr = &c->pushed[c->npushed++ % 256];
+	pr->batch = batch;
+	pr->g0 = g0;
+	free(pr->e);
+	if ((pr->e = calloc(n ? n : 1, sizeof(*pr->e))) == NULL)
+		fatal("calloc");
+	pr->n = n;
+	for (j = 0; j < n; j++) {
+		ts_bytes env;
+		size_t bl;
+		if (ts_mpr_bin(&mp, &env.p, &bl) != 0)
+			break;
+		env.len = bl;
+		if (env_id(&env, pr->e[j].origin, &pr->e[j].seq) != 0)
+			pr->e[j].origin[0] = '\0';
+	}
+}
+
 /* The parent's poll loop: its socket has messages; drain them. */
 static void
 want_poll(struct simnode *ps)
@@ -842,33 +928,11 @@ do_poll(struct simnode *ps)
 	for (i = 0; i < ps->nq && k < 64; i++) {
 		struct inq *x = &ps->q[i];
 		struct simnode *c = &nodes[x->child];
-		ts_msg pm;
-
 		m[k] = (struct node_inmsg){ .rid = NULL, .rid_len = 8,
 		    .sender = c->zap_sender, .curve_pk = c->zap_key,
 		    .data = x->msg, .len = x->len, .frames = 1 };
 		/* Remember which drain took each PUSH (check_ack). */
-		memset(&pm, 0, sizeof(pm));
-		if (ts_msg_decode(x->msg, x->len, &pm) == 0 && pm.type == TS_MSG_PUSH) {
-			struct pushrec *pr = &c->pushed[c->npushed++ % 256];
-			size_t j;
-			pr->batch = pm.batch;
-			pr->g0 = g0;
-			free(pr->e);
-			if ((pr->e = calloc(pm.nenvs ? pm.nenvs : 1, sizeof(*pr->e))) == NULL)
-				fatal("calloc");
-			pr->n = pm.nenvs;
-			for (j = 0; j < pm.nenvs; j++) {
-				ts_env_view ev;
-				ts_report_hdr h;
-				if (ts_env_split(pm.envs[j].p, pm.envs[j].len, &ev) == 0 &&
-				    ts_report_check(ev.body, ev.body_len, &h) == 0) {
-					memcpy(pr->e[j].origin, h.origin, sizeof(h.origin));
-					pr->e[j].seq = h.seq;
-				}
-			}
-		}
-		ts_msg_clear(&pm);
+		push_record(c, x->msg, x->len, g0);
 		k++;
 	}
 	/* Routing ids: child index and epoch, 8 bytes each, kept in a
@@ -883,7 +947,7 @@ do_poll(struct simnode *ps)
 	simstat.drained += k;
 	if (k > simstat.max_drain)
 		simstat.max_drain = k;
-	log_set_tag(topo->units[ps->unit].code);
+	sim_tag(topo->units[ps->unit].code);
 	downlink_on_batch(&ps->n, m, k, 1);
 	for (i = 0; i < k; i++)
 		free(ps->q[i].msg);
@@ -1041,7 +1105,7 @@ do_rotate(void)
 			bogus[i] = (uint8_t)rng();
 		if (ps->up) {
 			simstat.impostors_tried++;
-			log_set_tag(topo->units[ps->unit].code);
+			sim_tag(topo->units[ps->unit].code);
 			if (zap_decide(&ps->n, &rq, &rp) != 0)
 				simstat.impostors_refused++;
 			else
@@ -1087,7 +1151,7 @@ handle(struct ev *ep, int faults)
 	struct ev e = *ep;
 	struct simnode *s = &nodes[e.node];
 
-	log_set_tag(topo->units[s->unit].code);
+	sim_tag(topo->units[s->unit].code);
 	switch (e.type) {
 	case EV_DELIVER_UP:
 		deliver_up(ep);
@@ -1114,6 +1178,7 @@ handle(struct ev *ep, int faults)
 		break;
 	case EV_TIMER:
 		if (s->up && e.ver == s->timer_ver) {
+			s->timer_at = 0;
 			store_open(s);
 			node_tick(&s->n, s->n.io.mono_ms(s));
 			want_idle(s);

@@ -50,6 +50,17 @@ by_sign_line(const void *a, const void *b)
 	return c != 0 ? c : (x->line > y->line) - (x->line < y->line);
 }
 
+/* ts_key pointers by CURVE key, then by position (file order within a
+ * unit, as keys[] keeps it). */
+static int
+by_curve_ptr(const void *a, const void *b)
+{
+	const ts_key *x = *(const ts_key *const *)a, *y = *(const ts_key *const *)b;
+	int c = memcmp(x->curve_bin, y->curve_bin, 32);
+
+	return c != 0 ? c : (x > y) - (x < y);
+}
+
 static int
 by_curve_line(const void *a, const void *b)
 {
@@ -200,6 +211,7 @@ ts_keys_free(ts_keys **kp)
 	if (kp == NULL || *kp == NULL)
 		return;
 	free((*kp)->keys);
+	free((*kp)->by_curve);
 	free(*kp);
 	*kp = NULL;
 }
@@ -271,6 +283,14 @@ ts_keys_parse(ts_keys **kp, const char *name, const char *text, size_t len,
 	for (i = 0; i < n; i++)
 		k->keys[i] = *r[i].k;
 	k->nkeys = n;
+	if (n > 0 && (k->by_curve = calloc(n, sizeof(*k->by_curve))) == NULL) {
+		rc = TS_ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < n; i++)
+		k->by_curve[i] = &k->keys[i];
+	if (n > 1)
+		qsort(k->by_curve, n, sizeof(*k->by_curve), by_curve_ptr);
 	free(tmp);
 	free(r);
 	*kp = k;
@@ -337,16 +357,24 @@ ts_keys_sign_for(const ts_keys *k, const char *code, uint64_t now_s,
 const ts_key *
 ts_keys_by_curve(const ts_keys *k, const uint8_t pk[32], uint64_t now_s)
 {
-	size_t	i;
+	size_t	lo, hi, mid;
 
-	/* Linear: called once per connection by the ZAP handler, and a
-	 * node's keys file lists its children, not the country. */
-	if (k == NULL || pk == NULL)
+	/* Binary search: national's keys file lists the whole country, and
+	 * the downlink looks every session's key up once a second. */
+	if (k == NULL || pk == NULL || k->nkeys == 0 || k->by_curve == NULL)
 		return NULL;
-	for (i = 0; i < k->nkeys; i++)
-		if (memcmp(k->keys[i].curve_bin, pk, 32) == 0 &&
-		    key_valid(&k->keys[i], now_s))
-			return &k->keys[i];
+	lo = 0;
+	hi = k->nkeys;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (memcmp(k->by_curve[mid]->curve_bin, pk, 32) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < k->nkeys && memcmp(k->by_curve[lo]->curve_bin, pk, 32) == 0; lo++)
+		if (key_valid(k->by_curve[lo], now_s))
+			return k->by_curve[lo];
 	return NULL;
 }
 

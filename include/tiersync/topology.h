@@ -73,6 +73,9 @@ typedef struct ts_key {
 typedef struct ts_keys {
 	size_t  nkeys;
 	ts_key *keys;
+	/* keys by CURVE key (then line), for ts_keys_by_curve: national's
+	 * file lists the whole country and every session looks its key up */
+	const ts_key **by_curve;
 } ts_keys;
 
 int  ts_keys_load(ts_keys **k, const char *path, char *err, size_t errlen);
