@@ -131,7 +131,7 @@ def bad_put():
 
 HEADER = "period,indicator,disaggregation,numerator,denominator\n"
 BAD = [
-    ("bad_period.csv", HEADER + "2025,9,,1,2\n2025,14,,5,0\n2025Q7,9,f,1,2\n", 4, 1),
+    ("bad_period.csv", HEADER + "2025,9,,1,2\n2025,14,,5,0\n2025Q7,9,sex=f,1,2\n", 4, 1),
     ("bad_number.csv", HEADER + "2025,9,,1,2\n2025,14,,5x,0\n", 3, 4),
     ("bad_den.csv", HEADER + "2025,9,,1,-2\n", 2, 5),
     ("bad_fields.csv", HEADER + "2025,9,,1,2\n2025,14,5,0\n", 3, None),
@@ -157,7 +157,7 @@ def bad_import():
         stored_nothing("after import of %s" % name)
 
 
-GOOD = {("9", ""): (41, 50), ("9", "f"): (20, 24), ("14", ""): (37, 0)}
+GOOD = {("9", ""): (41, 50), ("9", "sex=f"): (20, 24), ("14", ""): (37, 0)}
 
 
 def good_import():
