@@ -132,9 +132,10 @@ def bad_csv():
         R.check(p.returncode == 1 and (path + where) in p.stderr and what in p.stderr
                 and "nothing was stored" in p.stderr,
                 "bad row refused at %s %s: %s" % (where, what, p.stderr.strip()[:160]))
-        shown = tslib.tierctl(d, "register", "show", check=False)
-        R.eq(shown["children"], 0,
-             "nothing stored after %s" % what)
+        # 03490 has no register yet: a refused first import creates none
+        # (it used to leave an empty one behind, issue 14).
+        R.check(not os.path.exists(os.path.join(d, "register")),
+                "nothing stored after %s: no register created" % what)
 
 
 def import_and_compute():
