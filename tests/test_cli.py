@@ -325,6 +325,48 @@ def register_failed_import():
             R.check(not os.path.exists(reg), "and leaves no register behind (%s)" % os.listdir(d))
 
 
+def catalogue_compute():
+    """compute refuses, before sending, register indicators the node's
+    catalogue lacks (a catalogue copy without 25b)."""
+    d = tree.d(COMMUNE)
+    reg = os.path.join(scratch, "children.csv")
+    with open(reg, "w") as f:
+        f.write("id,birth_date,sex,ethnic_minority,disability,birth_registered,health_insurance,"
+                "immunisation,measured_on,underweight,stunted,obese,school,special,special_support,death_date\n"
+                "G1,2016-01-01,m,1,1,2016-01-05,1,full12,,,,,primary,none,0,\n")
+    p = tierctl_raw(d, "register", "import", reg, "--no-compute")
+    R.eq(p.returncode, 0, "register import --no-compute exits 0 (%s)" % p.stderr.strip()[:200])
+    cat = os.path.join(scratch, "cat-no-25b", "catalogue.tsv")
+    os.makedirs(os.path.dirname(cat))
+    with open(CAT, encoding="utf-8") as f:
+        lines = [l for l in f.read().splitlines(True) if not l.startswith("25b\t")]
+    with open(cat, "w", encoding="utf-8") as f:
+        f.write("".join(lines))
+    path = os.path.join(d, "node.conf")
+    with open(path) as f:
+        text = f.read()
+    try:
+        with open(path, "w") as f:
+            f.write("".join(l if not l.startswith("catalogue ") else "catalogue %s\n" % cat
+                            for l in text.splitlines(True)))
+        p = tierctl_raw(d, "compute", "2022")
+        msg = p.stderr.strip()
+        R.check(p.returncode == 1 and "indicator '25b' is not in catalogue" in msg,
+                "compute with a catalogue lacking 25b is refused naming it: %r" % msg[:200])
+    finally:
+        with open(path, "w") as f:
+            f.write(text)
+    R.eq(report_or_empty(COMMUNE, "2022"), {}, "nothing sent for 2022")
+    p = tierctl_raw(d, "compute", "2022")
+    R.eq(p.returncode, 0, "compute with the shipped catalogue is accepted (%s)" % p.stderr.strip()[:200])
+    R.check(("25b", "") in wait_report(COMMUNE, "2022"), "and its values, 25b among them, are stored")
+
+
+def wait_report(code, period):
+    tslib.wait_until(lambda: report_or_empty(code, period) != {}, 20, "a %s report at %s" % (period, code))
+    return report_or_empty(code, period)
+
+
 def daemon_stopped():
     tree.stop()
     R.check(not any(tree.alive(c) for c in tree.codes), "all daemons stopped")
@@ -414,6 +456,7 @@ if R.run(init):
         R.run(catalogue_import)
         R.run(no_catalogue)
         R.run(register_failed_import)
+        R.run(catalogue_compute)
         R.run(raw_control)
         if R.run(good_import):
             if R.run(daemon_stopped):
