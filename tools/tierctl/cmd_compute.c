@@ -110,6 +110,19 @@ entry_plan_key(const struct dom_entry *e, const char *ind, const char *dis)
 	return 0;
 }
 
+/* Is `word` one of the blank-separated words of `list`? */
+static int
+has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+
+	for (p = list; (p = strstr(p, word)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
 const char *
 dom_entry_why(const struct dom_entry *e, const char *ind, const char *dis,
     char *buf, size_t len)
@@ -139,15 +152,8 @@ dom_entry_why(const struct dom_entry *e, const char *ind, const char *dis,
 			if (strcmp(t->ind, ind) != 0 || t->dis[0] == '\0' ||
 			    ts_catalogue_dis_ok(d, t->dis))
 				continue;
-			/* once each */
-			{
-				char pat[TS_DIS_MAX + 3];
-				snprintf(pat, sizeof(pat), " %s ", t->dis);
-				char have[sizeof(keys) + 2];
-				snprintf(have, sizeof(have), " %s ", keys);
-				if (strstr(have, pat) != NULL)
-					continue;
-			}
+			if (has_word(keys, t->dis))
+				continue;          /* two plans set it */
 			w = snprintf(keys + n, sizeof(keys) - n, "%s%s",
 			    n > 0 ? " " : "", t->dis);
 			if (w < 0 || (size_t)w >= sizeof(keys) - n)
