@@ -341,6 +341,62 @@ ts_catalogue_find(const ts_catalogue *c, const char *id)
 	return NULL;
 }
 
+/* The values of each dimension, as domain/compute.c emits them. */
+static const struct {
+	unsigned    bit;
+	const char *name;
+	const char *values[4];
+} dims[] = {
+	{ TS_DIM_SEX, "sex", { "m", "f", NULL } },
+	{ TS_DIM_ETH, "eth", { "0", "1", NULL } },
+	{ TS_DIM_DIS, "dis", { "0", "1", NULL } },
+	{ TS_DIM_AGE, "age", { "0-4", "5-10", "11-15", NULL } },
+};
+
+int
+ts_catalogue_dis_ok(const ts_indicator *ind, const char *dis)
+{
+	const char *eq;
+	size_t i, k, n;
+
+	if (dis[0] == '\0')
+		return 1;
+	if ((eq = strchr(dis, '=')) == NULL)
+		return 0;
+	n = (size_t)(eq - dis);
+	for (i = 0; i < sizeof(dims) / sizeof(dims[0]); i++) {
+		if (!(ind->dims & dims[i].bit) || strlen(dims[i].name) != n ||
+		    memcmp(dims[i].name, dis, n) != 0)
+			continue;
+		for (k = 0; dims[i].values[k] != NULL; k++)
+			if (strcmp(dims[i].values[k], eq + 1) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+void
+ts_catalogue_dis_list(const ts_indicator *ind, char *out, size_t outlen)
+{
+	size_t i, k, len = 0;
+	int n;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	for (i = 0; i < sizeof(dims) / sizeof(dims[0]); i++) {
+		if (!(ind->dims & dims[i].bit))
+			continue;
+		for (k = 0; dims[i].values[k] != NULL; k++) {
+			n = snprintf(out + len, outlen - len, "%s%s=%s",
+			    len > 0 ? " " : "", dims[i].name, dims[i].values[k]);
+			if (n < 0 || (size_t)n >= outlen - len)
+				return;
+			len += (size_t)n;
+		}
+	}
+}
+
 int
 ts_catalogue_version(const char *path, char out[TS_CAT_MAX + 1], char *err,
     size_t errlen)

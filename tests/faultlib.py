@@ -52,7 +52,7 @@ class FTree(tslib.Tree):
     (started by start_proxy), extra node.conf settings per node, and
     fast_kill / fast_start of one daemon."""
 
-    def __init__(self, unit, name, proxies=(), conf=None):
+    def __init__(self, unit, name, proxies=(), conf=None, catalogue=True):
         self.unit = unit
         topo = tslib.localtree.parse_topology(tslib.TOPOLOGY)
         self.codes_expected = tslib.localtree.select_units(topo, unit)
@@ -73,6 +73,8 @@ class FTree(tslib.Tree):
                     "--topology", tslib.TOPOLOGY, "--base-port", str(base), "--bin", tslib.BUILD]
             for p in proxies:
                 argv += ["--proxy", p]
+            if not catalogue:
+                argv.append("--no-catalogue")
             p = tslib.run(argv, timeout=120)
             if p.returncode == 0:
                 break

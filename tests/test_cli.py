@@ -8,6 +8,16 @@ Proves:
   files, and whose secret keys really belong to those public keys (checked
   with Python nacl and pyzmq, independent of the C code);
 - init refuses an existing node directory and leaves it untouched;
+- init writes the shipped catalogue (domain/catalogue.tsv for the build
+  tree's tierctl) into node.conf's `catalogue`, --catalogue FILE another,
+  --no-catalogue none; a --catalogue that does not load creates nothing;
+- entry against the catalogue: `put 2025 99 1 2` is refused naming 99 and
+  listing the valid ids, a key the catalogue does not define for the
+  indicator (--dis f for 9) naming it and the valid keys; an import with
+  an unknown indicator or key names FILE:LINE:COL; nothing is stored; a
+  catalogue indicator, a key it allows and a plan's key (20 age=2-3) are
+  accepted; a node.conf without a catalogue warns and accepts as before;
+- a failed first `register import` leaves no register behind;
 - `put` with a bad period, indicator, number or disaggregation exits
   non-zero with a message naming the field, and stores nothing;
 - `import` of a CSV with one bad row (bad period, bad number, wrong field
@@ -83,6 +93,51 @@ def init():
     p = tierctl_raw(None, "init", os.path.join(scratch, "n2"), "--unit", "NOPE1", "--topology", tslib.TOPOLOGY,
                     "--keys", keys)
     R.check(p.returncode != 0 and "NOPE1" in p.stderr, "init refuses a unit not in the topology, naming it")
+    R.eq(conf_keys(node).get("catalogue"), os.path.realpath(CAT),
+         "init writes the shipped catalogue (the source tree's, for build/tierctl) into node.conf")
+
+
+CAT = os.path.join(tslib.SRCDIR, "domain", "catalogue.tsv")
+
+
+def conf_keys(node):
+    out = {}
+    with open(os.path.join(node, "node.conf")) as f:
+        for line in f:
+            kv = line.split(None, 1)
+            if kv and not kv[0].startswith("#"):
+                out[kv[0]] = kv[1].strip() if len(kv) > 1 else ""
+    return out
+
+
+def init_catalogue():
+    keys = os.path.join(scratch, "keys.tsv")
+    base = ["--unit", COMMUNE, "--topology", tslib.TOPOLOGY, "--keys", keys,
+            "--parent", "tcp://127.0.0.1:%d" % tslib.free_port()]
+    other = os.path.join(scratch, "other-catalogue.tsv")
+    with open(CAT, encoding="utf-8") as f:
+        text = f.read()
+    with open(other, "w", encoding="utf-8") as f:
+        f.write(text)
+    n3 = os.path.join(scratch, "n3")
+    p = tierctl_raw(None, "init", n3, *base, "--catalogue", other)
+    R.eq(p.returncode, 0, "init --catalogue FILE exits 0 (%s)" % p.stderr.strip()[:200])
+    R.eq(conf_keys(n3).get("catalogue"), os.path.realpath(other), "init --catalogue FILE names FILE in node.conf")
+    n4 = os.path.join(scratch, "n4")
+    p = tierctl_raw(None, "init", n4, *base, "--no-catalogue")
+    R.eq(p.returncode, 0, "init --no-catalogue exits 0 (%s)" % p.stderr.strip()[:200])
+    R.check("catalogue" not in conf_keys(n4), "init --no-catalogue writes no catalogue key")
+    bad = os.path.join(scratch, "bad-catalogue.tsv")
+    with open(bad, "w", encoding="utf-8") as f:
+        f.write(text.replace("!version\t", "!versio\t"))
+    for cat, words in ((bad, "bad-catalogue.tsv:"), (os.path.join(scratch, "none.tsv"), "none.tsv")):
+        n5 = os.path.join(scratch, "n5")
+        p = tierctl_raw(None, "init", n5, *base, "--catalogue", cat)
+        R.check(p.returncode != 0 and words in p.stderr and "catalogue" in p.stderr,
+                "init --catalogue %s is refused naming it: %r" % (os.path.basename(cat), p.stderr.strip()[:200]))
+        R.check(not os.path.exists(n5), "and creates nothing")
+    p = tierctl_raw(None, "init", os.path.join(scratch, "n6"), *base, "--no-catalogue", "--catalogue", other)
+    R.eq(p.returncode, 2, "--catalogue with --no-catalogue is a usage error")
 
 
 def setup_tree():
@@ -131,7 +186,7 @@ def bad_put():
 
 HEADER = "period,indicator,disaggregation,numerator,denominator\n"
 BAD = [
-    ("bad_period.csv", HEADER + "2025,9,,1,2\n2025,14,,5,0\n2025Q7,9,f,1,2\n", 4, 1),
+    ("bad_period.csv", HEADER + "2025,9,,1,2\n2025,14,,5,0\n2025Q7,9,sex=f,1,2\n", 4, 1),
     ("bad_number.csv", HEADER + "2025,9,,1,2\n2025,14,,5x,0\n", 3, 4),
     ("bad_den.csv", HEADER + "2025,9,,1,-2\n", 2, 5),
     ("bad_fields.csv", HEADER + "2025,9,,1,2\n2025,14,5,0\n", 3, None),
@@ -157,7 +212,7 @@ def bad_import():
         stored_nothing("after import of %s" % name)
 
 
-GOOD = {("9", ""): (41, 50), ("9", "f"): (20, 24), ("14", ""): (37, 0)}
+GOOD = {("9", ""): (41, 50), ("9", "sex=f"): (20, 24), ("14", ""): (37, 0)}
 
 
 def good_import():
@@ -175,6 +230,141 @@ def good_import():
     # and they travel: the district sums them
     tree.wait_values("109", "2025", GOOD, timeout=30)
     R.check(True, "imported values reach the district")
+
+
+WANT2023 = {("9", "sex=f"): (3, 4), ("25b", "age=11-15"): (1, 2), ("20", "age=2-3"): (5, 6), ("1", ""): (1, 1)}
+
+
+def catalogue_put():
+    d = tree.d(COMMUNE)
+    R.eq(conf_keys(d).get("catalogue"), os.path.realpath(CAT), "localtree's nodes name the shipped catalogue")
+    p = tierctl_raw(d, "put", "2025", "99", "1", "2")
+    msg = p.stderr.strip()
+    R.check(p.returncode == 1 and "'99'" in msg and "not in catalogue vn-apc-2021-2030" in msg
+            and "valid indicators: 1 2 3 " in msg and " 15b " in msg and msg.endswith(" 29"),
+            "put 2025 99 1 2 is refused naming 99 and listing the valid ids: %r" % msg[:300])
+    p = tierctl_raw(d, "put", "2025", "9", "1", "2", "--dis", "f")
+    msg = p.stderr.strip()
+    R.check(p.returncode == 1 and "--dis" in msg and "'f'" in msg and "indicator 9" in msg
+            and "sex=m sex=f eth=0 eth=1 dis=0 dis=1" in msg and "age=" not in msg,
+            "put --dis f for 9 is refused naming the key and the valid ones: %r" % msg[:300])
+    for args in (("2025", "9", "1", "2", "--dis", "age=0-4"),     # 9 has no age dimension
+                 ("2025", "1", "1", "1", "--dis", "sex=f"),       # 1 has none at all
+                 ("2025", "20", "1", "2", "--dis", "age=0-4")):   # 20: only its plan's two groups
+        p = tierctl_raw(d, "put", *args)
+        R.check(p.returncode == 1 and ("'%s'" % args[-1]) in p.stderr,
+                "put %s is refused naming the key: %r" % (" ".join(args), p.stderr.strip()[:200]))
+    stored_nothing("after puts the catalogue does not define")
+    # What the catalogue defines is accepted (2023: not compared elsewhere).
+    want = WANT2023
+    for (ind, dis), (num, den) in sorted(want.items()):
+        p = tierctl_raw(d, "put", "2023", ind, str(num), str(den), *(("--dis", dis) if dis else ()))
+        R.eq((p.returncode, p.stderr.strip()), (0, ""), "put 2023 %s %s accepted, no warning" % (ind, dis or "(total)"))
+    tree.wait_values(COMMUNE, "2023", want, timeout=20)
+    R.eq(tree.values(COMMUNE, "2023"), want, "the accepted values are stored")
+
+
+def catalogue_import():
+    d = tree.d(COMMUNE)
+    cases = [
+        ("unknown_ind.csv", HEADER + "2025,9,,1,2\n2025,99,,5,0\n2025,14,,5,0\n", "unknown_ind.csv:3:2: indicator '99'"),
+        ("unknown_key.csv", HEADER + "2025,9,,1,2\n2025,9,male,5,7\n", "unknown_key.csv:3:3: disaggregation 'male'"),
+    ]
+    for name, text, where in cases:
+        path = os.path.join(scratch, name)
+        with open(path, "w") as f:
+            f.write(text)
+        p = tierctl_raw(d, "import", path)
+        msg = p.stderr.strip()
+        R.check(p.returncode == 1 and where in msg and "valid" in msg and "nothing was sent" in msg,
+                "import %s is refused naming %s: %r" % (name, where, msg[:300]))
+        stored_nothing("after import of %s" % name)
+
+
+def no_catalogue():
+    """A node.conf naming no catalogue (made before init wrote one): a
+    warning, and the value is entered as before."""
+    d = tree.d(COMMUNE)
+    path = os.path.join(d, "node.conf")
+    with open(path) as f:
+        text = f.read()
+    try:
+        with open(path, "w") as f:
+            f.write("".join(l for l in text.splitlines(True) if not l.startswith("catalogue ")))
+        p = tierctl_raw(d, "put", "2023", "99", "1", "2")
+        msg = p.stderr.strip()
+        R.check(p.returncode == 0 and "warning" in msg and "names no catalogue" in msg,
+                "without a catalogue put 2023 99 is accepted with a warning: %r" % msg[:200])
+    finally:
+        with open(path, "w") as f:
+            f.write(text)
+    want = dict(WANT2023)
+    want[("99", "")] = (1, 2)
+    tree.wait_values(COMMUNE, "2023", want, timeout=20)
+    R.eq(tree.values(COMMUNE, "2023"), want, "the unchecked value is stored, as before catalogues")
+
+
+def register_failed_import():
+    """A failed first register import creates no register (issue 14)."""
+    d = tree.d(COMMUNE)
+    reg = os.path.join(d, "register")
+    R.check(not os.path.exists(reg), "no register before the first import")
+    bad_header = os.path.join(scratch, "reg_bad_header.csv")
+    with open(bad_header, "w") as f:
+        f.write("bogus\n")
+    bad_row = os.path.join(scratch, "reg_bad_row.csv")
+    with open(bad_row, "w") as f:
+        f.write("id,child_id,kind,occurred,detected,intervention,support,died\n"
+                "k1,nobody,injury,2025-01-02,2025-01-03,0,0,0\n")
+    for path in (bad_header, bad_row):
+        for extra in ((), ("--json",)):
+            p = tierctl_raw(d, "register", "import", path, *extra)
+            R.check(p.returncode == 1 and "nothing was stored" in p.stderr,
+                    "register import %s %s fails: %r" % (os.path.basename(path), " ".join(extra),
+                                                         p.stderr.strip()[-200:]))
+            R.check(not os.path.exists(reg), "and leaves no register behind (%s)" % os.listdir(d))
+
+
+def catalogue_compute():
+    """compute refuses, before sending, register indicators the node's
+    catalogue lacks (a catalogue copy without 25b)."""
+    d = tree.d(COMMUNE)
+    reg = os.path.join(scratch, "children.csv")
+    with open(reg, "w") as f:
+        f.write("id,birth_date,sex,ethnic_minority,disability,birth_registered,health_insurance,"
+                "immunisation,measured_on,underweight,stunted,obese,school,special,special_support,death_date\n"
+                "G1,2016-01-01,m,1,1,2016-01-05,1,full12,,,,,primary,none,0,\n")
+    p = tierctl_raw(d, "register", "import", reg, "--no-compute")
+    R.eq(p.returncode, 0, "register import --no-compute exits 0 (%s)" % p.stderr.strip()[:200])
+    cat = os.path.join(scratch, "cat-no-25b", "catalogue.tsv")
+    os.makedirs(os.path.dirname(cat))
+    with open(CAT, encoding="utf-8") as f:
+        lines = [l for l in f.read().splitlines(True) if not l.startswith("25b\t")]
+    with open(cat, "w", encoding="utf-8") as f:
+        f.write("".join(lines))
+    path = os.path.join(d, "node.conf")
+    with open(path) as f:
+        text = f.read()
+    try:
+        with open(path, "w") as f:
+            f.write("".join(l if not l.startswith("catalogue ") else "catalogue %s\n" % cat
+                            for l in text.splitlines(True)))
+        p = tierctl_raw(d, "compute", "2022")
+        msg = p.stderr.strip()
+        R.check(p.returncode == 1 and "indicator '25b' is not in catalogue" in msg,
+                "compute with a catalogue lacking 25b is refused naming it: %r" % msg[:200])
+    finally:
+        with open(path, "w") as f:
+            f.write(text)
+    R.eq(report_or_empty(COMMUNE, "2022"), {}, "nothing sent for 2022")
+    p = tierctl_raw(d, "compute", "2022")
+    R.eq(p.returncode, 0, "compute with the shipped catalogue is accepted (%s)" % p.stderr.strip()[:200])
+    R.check(("25b", "") in wait_report(COMMUNE, "2022"), "and its values, 25b among them, are stored")
+
+
+def wait_report(code, period):
+    tslib.wait_until(lambda: report_or_empty(code, period) != {}, 20, "a %s report at %s" % (period, code))
+    return report_or_empty(code, period)
 
 
 def daemon_stopped():
@@ -258,9 +448,15 @@ def raw_control():
 
 
 if R.run(init):
+    R.run(init_catalogue)
     if R.run(setup_tree):
         R.run(bad_put)
         R.run(bad_import)
+        R.run(catalogue_put)
+        R.run(catalogue_import)
+        R.run(no_catalogue)
+        R.run(register_failed_import)
+        R.run(catalogue_compute)
         R.run(raw_control)
         if R.run(good_import):
             if R.run(daemon_stopped):

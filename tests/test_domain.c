@@ -69,6 +69,31 @@ test_catalogue(void)
 		CHECK(x != NULL && x->source == TS_SRC_REGISTER && x->dims == ci[k].dims,
 		    "compute's %s is a register indicator with the same dis", ci[k].id);
 	}
+	/* Which keys the catalogue defines (docs/REGISTER.md). */
+	{
+		const ts_indicator *i9 = ts_catalogue_find(cat, "9"),
+		    *i1 = ts_catalogue_find(cat, "1"), *i13 = ts_catalogue_find(cat, "13");
+		char list[256];
+
+		CHECK(ts_catalogue_dis_ok(i9, "") && ts_catalogue_dis_ok(i9, "sex=f") &&
+		    ts_catalogue_dis_ok(i9, "eth=1") && ts_catalogue_dis_ok(i9, "dis=0"),
+		    "9: the total, sex=f, eth=1, dis=0 are defined");
+		CHECK(!ts_catalogue_dis_ok(i9, "age=0-4") && !ts_catalogue_dis_ok(i9, "f") &&
+		    !ts_catalogue_dis_ok(i9, "sex=x") && !ts_catalogue_dis_ok(i9, "sex=") &&
+		    !ts_catalogue_dis_ok(i9, "=f") && !ts_catalogue_dis_ok(i9, "sexx=f"),
+		    "9: age=0-4 (no age dimension), f, sex=x, sex=, =f, sexx=f are not");
+		CHECK(ts_catalogue_dis_ok(i13, "age=11-15") && !ts_catalogue_dis_ok(i13, "age=2-3"),
+		    "13: age=11-15 defined, age=2-3 not");
+		CHECK(ts_catalogue_dis_ok(i1, "") && !ts_catalogue_dis_ok(i1, "sex=f"),
+		    "1 (dis -): the total only");
+		ts_catalogue_dis_list(i9, list, sizeof(list));
+		CHECK(strcmp(list, "sex=m sex=f eth=0 eth=1 dis=0 dis=1") == 0,
+		    "9's keys listed: '%s'", list);
+		ts_catalogue_dis_list(i1, list, sizeof(list));
+		CHECK(strcmp(list, "") == 0, "1 lists no keys");
+		ts_catalogue_dis_list(i13, list, 12);
+		CHECK(strcmp(list, "sex=m sex=f") == 0, "a short buffer keeps whole keys: '%s'", list);
+	}
 }
 
 static void

@@ -99,6 +99,17 @@ def main():
         got = sorted(os.listdir(os.path.join(root, "share/tiersync/plans"))) \
             if os.path.isdir(os.path.join(root, "share/tiersync/plans")) else []
         R.eq(got, plans, "share/tiersync/plans holds the plans and nothing else")
+        # The installed tierctl's init names the installed catalogue
+        # (share/tiersync beside its bin/, the install is under DESTDIR).
+        node = os.path.join(dest, "node")
+        q = tslib.run([os.path.join(root, "bin", "tierctl"), "init", node, "--unit", "03391",
+                       "--topology", os.path.join(root, "share/tiersync/topology/vn-2025-03.tsv"),
+                       "--keys", os.path.join(dest, "keys.tsv"), "--parent", "tcp://127.0.0.1:1"])
+        R.eq(q.returncode, 0, "installed tierctl init exits 0 (%s)" % q.stderr.strip()[:200])
+        conf = open(os.path.join(node, "node.conf")).read() if q.returncode == 0 else ""
+        R.check(re.search(r"^catalogue %s$" % re.escape(os.path.realpath(os.path.join(root, "share/tiersync/catalogue.tsv"))),
+                          conf, re.M), "installed init writes the installed catalogue into node.conf: %r"
+                % [l for l in conf.splitlines() if l.startswith("catalogue")])
         ex = os.path.join(root, "share/doc/tiersync/node.conf.example")
         if os.path.isfile(ex):
             R.check(re.search(r"^unit \S+$", open(ex).read(), re.M), "node.conf.example sets a unit")

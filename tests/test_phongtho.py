@@ -36,7 +36,7 @@ def commune_values(code):
     n = int(code)
     return {
         ("9", ""): (60 + n % 37, 80 + n % 41),       # immunised / children under 1
-        ("9", "f"): (30 + n % 17, 40 + n % 19),
+        ("9", "sex=f"): (30 + n % 17, 40 + n % 19),
         ("14", ""): (50 + n % 53, 0),                 # births registered (count)
         ("3", ""): (n % 7, 1000 + n % 101),           # cases / 1,000 children
     }

@@ -84,9 +84,15 @@ def setup():
     t = S["t"] = tslib.Tree("109", name="register")
     S["cat12"] = domain_with_test_plans(t.dir)
     for code in RUN:
-        with open(os.path.join(t.d(code), "node.conf"), "a") as f:
-            f.write("catalogue %s\nwire_dump %s\n" % (S["cat12"] if code == "12" else CAT,
-                                                      os.path.join(t.d(code), "wire.dump")))
+        # localtree's init named the shipped catalogue; 12 gets the copy
+        # with the test plans beside it.
+        path = os.path.join(t.d(code), "node.conf")
+        with open(path) as f:
+            lines = [l for l in f.read().splitlines() if l.split(None, 1)[:1] != ["catalogue"]]
+        lines += ["catalogue %s" % (S["cat12"] if code == "12" else CAT),
+                  "wire_dump %s" % os.path.join(t.d(code), "wire.dump")]
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
     gen = os.path.join(t.dir, "gen")
     p = tslib.run([sys.executable, GEN, "--topology", tslib.TOPOLOGY, "--unit", "109",
                    "--out", gen, "--seed", "7", "--scale", "0.3", "--period", "2025",
@@ -126,9 +132,10 @@ def bad_csv():
         R.check(p.returncode == 1 and (path + where) in p.stderr and what in p.stderr
                 and "nothing was stored" in p.stderr,
                 "bad row refused at %s %s: %s" % (where, what, p.stderr.strip()[:160]))
-        shown = tslib.tierctl(d, "register", "show", check=False)
-        R.eq(shown["children"], 0,
-             "nothing stored after %s" % what)
+        # 03490 has no register yet: a refused first import creates none
+        # (it used to leave an empty one behind, issue 14).
+        R.check(not os.path.exists(os.path.join(d, "register")),
+                "nothing stored after %s: no register created" % what)
 
 
 def import_and_compute():

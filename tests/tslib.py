@@ -446,7 +446,7 @@ class Tree:
     """A local tree made by tools/localtree in a fresh temp dir: the subtree
     of `unit` plus its ancestors.  Stopped and removed at exit."""
 
-    def __init__(self, unit, topology=TOPOLOGY, name=None):
+    def __init__(self, unit, topology=TOPOLOGY, name=None, catalogue=True):
         self.unit = unit
         topo = localtree.parse_topology(topology)
         self.codes_expected = localtree.select_units(topo, unit)
@@ -460,7 +460,8 @@ class Tree:
         for _ in range(5):  # a port may be taken between our check and localtree's
             base = free_port_range(len(self.codes_expected))
             p = run([sys.executable, LOCALTREE, "create", self.dir, "--unit", unit,
-                     "--topology", topology, "--base-port", str(base), "--bin", BUILD], timeout=120)
+                     "--topology", topology, "--base-port", str(base), "--bin", BUILD]
+                    + ([] if catalogue else ["--no-catalogue"]), timeout=120)
             if p.returncode == 0:
                 break
             last = p

@@ -61,6 +61,14 @@ int  ts_catalogue_parse(ts_catalogue **c, const char *name, const char *text,
          size_t len, char *err, size_t errlen);
 void ts_catalogue_free(ts_catalogue **c);
 const ts_indicator *ts_catalogue_find(const ts_catalogue *c, const char *id);
+/* 1 if disaggregation key `dis` is one the catalogue defines for ind:
+ * "" (the total), or DIM=VALUE with DIM among ind's `dis` column and
+ * VALUE one of that dimension's values (TS_DIM_* above; docs/REGISTER.md
+ * "Disaggregation keys").  0 otherwise. */
+int  ts_catalogue_dis_ok(const ts_indicator *ind, const char *dis);
+/* The keys ts_catalogue_dis_ok accepts for ind besides "", blank-
+ * separated ("sex=m sex=f ..."; "" when ind allows none). */
+void ts_catalogue_dis_list(const ts_indicator *ind, char *out, size_t outlen);
 /* Only the `!version` line of a catalogue file (what the daemon needs
  * for the body's catalogue field): 0, TS_ESYS or TS_EPARSE. */
 int  ts_catalogue_version(const char *path, char out[TS_CAT_MAX + 1],

@@ -60,6 +60,113 @@ dom_load_plans(struct ctl *c, const ts_catalogue *cat, const char *dir,
 }
 
 int
+dom_entry_open(struct ctl *c, struct dom_entry *e)
+{
+	char err[1024];
+
+	memset(e, 0, sizeof(*e));
+	if (dom_load_catalogue(c, &e->cat) != 0)
+		return -1;
+	if (e->cat == NULL) {
+		ctl_warnx("%s names no catalogue: indicator ids and "
+		    "disaggregation keys are not checked (set 'catalogue', "
+		    "docs/CONFIG.md)", c->confpath);
+		return 0;
+	}
+	/* The plans only add keys (indicator 20's age=2-3): one that does
+	 * not load must not stop entry, but is said. */
+	{
+		char tmp[TS_PATH_MAX], path[TS_PATH_MAX + 16];
+
+		snprintf(tmp, sizeof(tmp), "%s", c->cfg.catalogue);
+		snprintf(path, sizeof(path), "%s/plans", dirname(tmp));
+		if (ts_plans_load_dir(&e->ps, path, e->cat, err, sizeof(err)) != 0) {
+			ctl_warnx("plans: %s (only the catalogue's own keys are "
+			    "accepted)", err);
+			memset(&e->ps, 0, sizeof(e->ps));
+		}
+	}
+	return 0;
+}
+
+void
+dom_entry_close(struct dom_entry *e)
+{
+	ts_catalogue_free(&e->cat);
+	ts_plans_free(&e->ps);
+}
+
+/* Does a plan beside the catalogue set a target for (ind, dis)? */
+static int
+entry_plan_key(const struct dom_entry *e, const char *ind, const char *dis)
+{
+	size_t i, k;
+
+	for (i = 0; i < e->ps.n; i++)
+		for (k = 0; k < e->ps.p[i]->n; k++)
+			if (strcmp(e->ps.p[i]->t[k].ind, ind) == 0 &&
+			    strcmp(e->ps.p[i]->t[k].dis, dis) == 0)
+				return 1;
+	return 0;
+}
+
+/* Is `word` one of the blank-separated words of `list`? */
+static int
+has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+
+	for (p = list; (p = strstr(p, word)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+const char *
+dom_entry_why(const struct dom_entry *e, const char *ind, const char *dis,
+    char *buf, size_t len)
+{
+	const ts_indicator *d;
+	char keys[512];
+	size_t i, k, n;
+	int w;
+
+	if (e->cat == NULL)
+		return NULL;
+	if ((d = ts_catalogue_find(e->cat, ind)) == NULL) {
+		w = snprintf(buf, len, "indicator '%s' is not in catalogue %s; "
+		    "valid indicators:", ind, e->cat->version);
+		for (i = 0; w >= 0 && (size_t)w < len && i < e->cat->n; i++)
+			w += snprintf(buf + w, len - (size_t)w, " %s",
+			    e->cat->ind[i].id);
+		return buf;
+	}
+	if (ts_catalogue_dis_ok(d, dis) || entry_plan_key(e, ind, dis))
+		return NULL;
+	ts_catalogue_dis_list(d, keys, sizeof(keys));
+	n = strlen(keys);
+	for (i = 0; i < e->ps.n; i++)
+		for (k = 0; k < e->ps.p[i]->n; k++) {
+			const ts_target *t = &e->ps.p[i]->t[k];
+			if (strcmp(t->ind, ind) != 0 || t->dis[0] == '\0' ||
+			    ts_catalogue_dis_ok(d, t->dis))
+				continue;
+			if (has_word(keys, t->dis))
+				continue;          /* two plans set it */
+			w = snprintf(keys + n, sizeof(keys) - n, "%s%s",
+			    n > 0 ? " " : "", t->dis);
+			if (w < 0 || (size_t)w >= sizeof(keys) - n)
+				break;
+			n += (size_t)w;
+		}
+	snprintf(buf, len, "disaggregation '%s' is not defined for indicator "
+	    "%s by catalogue %s; valid: '' (the total)%s%s", dis, ind,
+	    e->cat->version, n > 0 ? " " : " only", keys);
+	return buf;
+}
+
+int
 dom_register_open(struct ctl *c, int rdonly, ts_register **r)
 {
 	char path[TS_PATH_MAX + 16], err[1024];
@@ -109,9 +216,11 @@ dom_compute_send(struct ctl *c, ts_register *r, char (*periods)[TS_PERIOD_MAX + 
     size_t np, struct json *j)
 {
 	struct ctlclient k;
+	struct dom_entry e;
 	const ts_compute_ind *ci;
-	const char **inds;
-	size_t ni, i;
+	const char **inds, *why;
+	char whybuf[1024];
+	size_t ni, i, m;
 	int failed = 0, rc;
 
 	if (np == 0)
@@ -121,7 +230,22 @@ dom_compute_send(struct ctl *c, ts_register *r, char (*periods)[TS_PERIOD_MAX + 
 		ctl_errx("the %zu computed indicators: %s", ni, ts_strerror(rc));
 		return -1;
 	}
+	/* Every indicator the register replaces must be the catalogue's,
+	 * before anything is sent. */
+	if (dom_entry_open(c, &e) != 0) {
+		free(inds);
+		return -1;
+	}
+	for (i = 0; i < ni; i++)
+		if ((why = dom_entry_why(&e, inds[i], "", whybuf,
+		    sizeof(whybuf))) != NULL) {
+			ctl_errx("compute: the register's %s", why);
+			dom_entry_close(&e);
+			free(inds);
+			return -1;
+		}
 	if (ctlclient_open(&k, c, 0) != 0) {
+		dom_entry_close(&e);
 		free(inds);
 		return -1;
 	}
@@ -135,6 +259,18 @@ dom_compute_send(struct ctl *c, ts_register *r, char (*periods)[TS_PERIOD_MAX + 
 
 		if (compute_one(r, periods[i], &v, &n, &cnt) != 0) {
 			failed = 1;
+			break;
+		}
+		for (m = 0; m < n; m++)
+			if ((why = dom_entry_why(&e, v[m].ind, v[m].dis, whybuf,
+			    sizeof(whybuf))) != NULL) {
+				ctl_errx("compute %s: %s; nothing sent for %s",
+				    periods[i], why, periods[i]);
+				failed = 1;
+				break;
+			}
+		if (failed) {
+			free(v);
 			break;
 		}
 		if ((rc = ts_msg_ctl_replace(&b, periods[i], inds, ni, v, n)) != 0) {
@@ -171,6 +307,7 @@ dom_compute_send(struct ctl *c, ts_register *r, char (*periods)[TS_PERIOD_MAX + 
 			break;
 	}
 	ctlclient_close(&k);
+	dom_entry_close(&e);
 	free(inds);
 	return failed ? -1 : 0;
 }

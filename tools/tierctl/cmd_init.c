@@ -16,12 +16,16 @@
 
 #include <sodium.h>
 
+#include "tiersync/domain.h"
 #include "tiersync/identity.h"
 #include "util.h"
 
 struct init_args {
 	const char *dir, *unit, *topology, *keys, *listen, *parent;
+	const char *catalogue;          /* --catalogue, NULL: the shipped one */
+	int  no_catalogue;              /* --no-catalogue                    */
 	char topo_abs[TS_PATH_MAX], keys_abs[TS_PATH_MAX];
+	char cat_abs[TS_PATH_MAX];      /* "" with --no-catalogue            */
 	char conf[TS_PATH_MAX], sign[TS_PATH_MAX], curve[TS_PATH_MAX];
 	char store[TS_PATH_MAX];
 	char warn[3][256];      /* shown once the node exists           */
@@ -125,6 +129,8 @@ init_parse(struct ctl *c, int argc, char **argv, struct init_args *a)
 		{ "--keys", &a->keys, NULL },
 		{ "--listen", &a->listen, NULL },
 		{ "--parent", &a->parent, NULL },
+		{ "--catalogue", &a->catalogue, NULL },
+		{ "--no-catalogue", NULL, &a->no_catalogue },
 		{ NULL, NULL, NULL },
 	};
 	char *pos[1];
@@ -139,6 +145,8 @@ init_parse(struct ctl *c, int argc, char **argv, struct init_args *a)
 		return ctl_usage("missing --topology FILE");
 	if (a->keys == NULL)
 		return ctl_usage("missing --keys FILE");
+	if (a->catalogue != NULL && a->no_catalogue)
+		return ctl_usage("--catalogue and --no-catalogue exclude each other");
 	return 0;
 }
 
@@ -195,6 +203,62 @@ init_check_unit(struct init_args *a)
 		init_warn(a, "unit %s has %d child unit(s) but no --listen was "
 		    "given: they cannot connect", a->unit, u->nchildren);
 	ts_topo_free(&t);
+	return 0;
+}
+
+/*
+ * The catalogue for node.conf: --catalogue FILE, else the shipped one:
+ * for the build tree's tierctl the source tree's domain/catalogue.tsv,
+ * else share/tiersync/catalogue.tsv beside the installed binary
+ * (BINDIR/../share), else the configured install path.  It must load,
+ * as the daemon and tierctl will load it.
+ */
+static int
+init_check_catalogue(struct init_args *a)
+{
+	char err[1024], exe[PATH_MAX], near[PATH_MAX + 64];
+	const char *path = a->catalogue, *opt = "--catalogue";
+	ts_catalogue *cat = NULL;
+	ssize_t n;
+
+	if (a->no_catalogue)
+		return 0;
+	if (path == NULL) {
+		const char *cand[3];
+		size_t i, nc = 0;
+
+		if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+			char *slash;
+			exe[n] = '\0';
+			if ((slash = strrchr(exe, '/')) != NULL) {
+				*slash = '\0';
+				if (strcmp(exe, TS_BUILD_DIR) == 0)
+					cand[nc++] = TS_CATALOGUE_SOURCE;
+				snprintf(near, sizeof(near),
+				    "%s/../share/tiersync/catalogue.tsv", exe);
+				cand[nc++] = near;
+			}
+		}
+		cand[nc++] = TS_CATALOGUE_INSTALLED;
+		for (i = 0; i < nc && path == NULL; i++)
+			if (access(cand[i], R_OK) == 0)
+				path = cand[i];
+		if (path == NULL) {
+			ctl_errx("no shipped catalogue found (looked for %s%s%s): "
+			    "give --catalogue FILE, or --no-catalogue", cand[0],
+			    nc > 1 ? ", " : "", nc > 1 ? cand[nc - 1] : "");
+			return -1;
+		}
+		opt = "shipped catalogue";
+	}
+	if (ts_catalogue_load(&cat, path, err, sizeof(err)) != 0) {
+		ctl_errx("%s: %s", opt, err);
+		return -1;
+	}
+	ts_catalogue_free(&cat);
+	if (abs_path(opt, path, a->cat_abs, sizeof(a->cat_abs)) != 0 ||
+	    !conf_value_ok(opt, a->cat_abs))
+		return -1;
 	return 0;
 }
 
@@ -305,8 +369,11 @@ init_write_conf(const struct init_args *a, struct init_made *made)
 	    "topology %s\n"
 	    "keys %s\n"
 	    "%s%s%s"
+	    "%s%s%s"
 	    "%s%s%s",
 	    a->unit, when, a->unit, a->topo_abs, a->keys_abs,
+	    a->cat_abs[0] != '\0' ? "catalogue " : "", a->cat_abs,
+	    a->cat_abs[0] != '\0' ? "\n" : "",
 	    a->listen != NULL ? "listen " : "", a->listen != NULL ? a->listen : "",
 	    a->listen != NULL ? "\n" : "",
 	    a->parent != NULL ? "parent " : "", a->parent != NULL ? a->parent : "",
@@ -456,7 +523,8 @@ cmd_init(struct ctl *c, int argc, char **argv)
 	memset(&made, 0, sizeof(made));
 	if ((rc = init_parse(c, argc, argv, &a)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
-	if (init_check_unit(&a) != 0 || init_check_values(&a) != 0)
+	if (init_check_unit(&a) != 0 || init_check_values(&a) != 0 ||
+	    init_check_catalogue(&a) != 0)
 		return EXIT_FAIL;
 	if (init_check_dir(&a, &made) != 0)
 		return EXIT_FAIL;

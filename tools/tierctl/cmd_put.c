@@ -14,6 +14,7 @@
 
 #include "csv.h"
 #include "ctlclient.h"
+#include "domain_cmds.h"
 #include "util.h"
 #include "ops.h"
 
@@ -120,13 +121,24 @@ int
 cmd_put(struct ctl *c, int argc, char **argv)
 {
 	struct ctlclient k;
-	char reason[TS_REASON_MAX + 1], *period;
+	struct dom_entry e;
+	char reason[TS_REASON_MAX + 1], *period, whybuf[1024];
+	const char *why;
 	ts_value v;
 	int rc, code;
 
 	memset(&v, 0, sizeof(v));
 	if ((rc = put_parse(c, argc, argv, &period, &v)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
+	if (ctl_load_config(c) != 0 || dom_entry_open(c, &e) != 0)
+		return EXIT_FAIL;
+	why = dom_entry_why(&e, v.ind, v.dis, whybuf, sizeof(whybuf));
+	dom_entry_close(&e);
+	if (why != NULL) {
+		ctl_errx("%s: %s", v.dis[0] == '\0' || strstr(why, "indicator '")
+		    == why ? "IND" : "--dis", why);
+		return EXIT_FAIL;
+	}
 	if (put_open(c, &k) != 0)
 		return EXIT_FAIL;
 	rc = put_call(&k, period, &v, 1, &code, reason, sizeof(reason));
@@ -228,6 +240,43 @@ import_all(struct ctl *c, const char *file, const struct csv_result *x)
 	return EXIT_OK;
 }
 
+/*
+ * The rows against the node's catalogue (dom_entry_why), after the
+ * file itself is good: errors go into x->errors as FILE:LINE:COL lines
+ * like the parser's (COL 2 the indicator, 3 the disaggregation).  -1
+ * only when the catalogue does not load (printed).
+ */
+static int
+import_check(struct ctl *c, const char *file, struct csv_result *x)
+{
+	struct dom_entry e;
+	char why[1024], line[TS_PATH_MAX + 1200];
+	const char *w;
+	size_t i;
+	int n;
+
+	if (dom_entry_open(c, &e) != 0)
+		return -1;
+	for (i = 0; i < x->nrows && e.cat != NULL; i++) {
+		const struct csv_row *r = &x->rows[i];
+		if ((w = dom_entry_why(&e, r->v.ind, r->v.dis, why,
+		    sizeof(why))) == NULL)
+			continue;
+		x->nerr++;
+		if (x->nerr > CSV_MAX_ERRORS)
+			continue;
+		n = snprintf(line, sizeof(line), "%s:%u:%d: %s\n", file, r->line,
+		    strstr(w, "indicator '") == w ? 2 : 3, w);
+		if (n > 0 && ts_buf_append(&x->errors, line, (size_t)n) != 0) {
+			dom_entry_close(&e);
+			ctl_errx("out of memory");
+			return -1;
+		}
+	}
+	dom_entry_close(&e);
+	return 0;
+}
+
 int
 cmd_import(struct ctl *c, int argc, char **argv)
 {
@@ -250,6 +299,10 @@ cmd_import(struct ctl *c, int argc, char **argv)
 	}
 	rc = csv_parse(file, buf, len, &x);
 	free(buf);
+	if (rc == 0 && x.nerr == 0 && import_check(c, file, &x) != 0) {
+		csv_result_free(&x);
+		return EXIT_FAIL;
+	}
 	if (x.errors.len > 0)
 		fwrite(x.errors.buf, 1, x.errors.len, stderr);
 	if (rc != 0)

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "domain_cmds.h"
 
@@ -63,6 +65,37 @@ recompute(struct ctl *c, ts_register *r, struct json *j)
 	return rc;
 }
 
+/* <datadir>/register, and whether it exists yet. */
+static int
+reg_path(struct ctl *c, char *path, size_t len, int *exists)
+{
+	struct stat sb;
+
+	if (ctl_load_config(c) != 0)
+		return -1;
+	snprintf(path, len, "%s/register", c->cfg.datadir);
+	*exists = lstat(path, &sb) == 0;
+	return 0;
+}
+
+/* Remove a register this run created and stored nothing in, so a failed
+ * first import leaves the node as it was (no empty register behind). */
+static void
+reg_unmake(const char *path)
+{
+	char p[TS_PATH_MAX + 32];
+
+	snprintf(p, sizeof(p), "%s/data.mdb", path);
+	if (unlink(p) == -1 && errno != ENOENT)
+		ctl_warnx("%s: %s", p, strerror(errno));
+	snprintf(p, sizeof(p), "%s/lock.mdb", path);
+	if (unlink(p) == -1 && errno != ENOENT)
+		ctl_warnx("%s: %s", p, strerror(errno));
+	if (rmdir(path) == -1)
+		ctl_warnx("%s: cannot remove the empty register: %s", path,
+		    strerror(errno));
+}
+
 static int
 reg_load(struct ctl *c, int argc, char **argv, int mode)
 {
@@ -72,7 +105,9 @@ reg_load(struct ctl *c, int argc, char **argv, int mode)
 	    { "--all-or-nothing", NULL, &aon }, { "--no-compute", NULL, &nocomp },
 	    { NULL, NULL, NULL } };
 	char *pos[1], *buf = NULL, err[TS_PATH_MAX + 128];
+	char rpath[TS_PATH_MAX + 16];
 	size_t len;
+	int existed;
 	ts_register *r = NULL;
 	ts_reg_result res;
 	ts_reg_counts cnt;
@@ -88,17 +123,26 @@ reg_load(struct ctl *c, int argc, char **argv, int mode)
 		ctl_errx("%s", err);
 		return EXIT_FAIL;
 	}
-	if (dom_register_open(c, 0, &r) != 0) {
+	if (reg_path(c, rpath, sizeof(rpath), &existed) != 0 ||
+	    dom_register_open(c, 0, &r) != 0) {
 		free(buf);
 		return EXIT_FAIL;
 	}
 	rc = ts_register_load_csv(r, kind, mode, skip_bad, pos[0], buf, len, &res);
 	free(buf);
-	if (rc != 0) {
-		ctl_errx("%s: register: %s; nothing was stored", pos[0], ts_strerror(rc));
-		ts_reg_result_free(&res);
-		ts_register_close(&r);
-		return EXIT_FAIL;
+	if (rc != 0 || res.stored == 0) {
+		if (rc != 0)
+			ctl_errx("%s: register: %s; nothing was stored", pos[0],
+			    ts_strerror(rc));
+		if (!existed) {
+			ts_register_close(&r);
+			reg_unmake(rpath);
+		}
+		if (rc != 0) {
+			ts_reg_result_free(&res);
+			ts_register_close(&r);
+			return EXIT_FAIL;
+		}
 	}
 	if (res.errors.len > 0)
 		fwrite(res.errors.buf, 1, res.errors.len, stderr);
@@ -111,7 +155,9 @@ reg_load(struct ctl *c, int argc, char **argv, int mode)
 			    pos[0], res.nerr, res.nerr == 1 ? "" : "s", res.stored);
 		status = EXIT_FAIL;
 	}
-	(void)ts_register_counts(r, &cnt);
+	memset(&cnt, 0, sizeof(cnt));
+	if (r != NULL)
+		(void)ts_register_counts(r, &cnt);
 	if (c->json) {
 		json_init(&j, stdout);
 		json_obj_begin(&j);

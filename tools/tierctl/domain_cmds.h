@@ -21,6 +21,24 @@ int  dom_load_catalogue(struct ctl *c, ts_catalogue **cat);
 /* Plans from DIR (or, when dir is NULL, plans/ beside the catalogue). */
 int  dom_load_plans(struct ctl *c, const ts_catalogue *cat, const char *dir,
          ts_plans *ps);
+/*
+ * What may be entered (put, import, compute; docs/TIERCTL.md "What the
+ * catalogue accepts"): an indicator of the node's catalogue, and a
+ * disaggregation key it defines for that indicator (ts_catalogue_dis_ok)
+ * or that a plan beside the catalogue sets a target for.  Without a
+ * catalogue in node.conf everything passes and open warns once.
+ */
+struct dom_entry {
+	ts_catalogue *cat;           /* NULL: node.conf names none        */
+	ts_plans      ps;
+};
+/* 0, or -1 when the catalogue does not load (printed). */
+int  dom_entry_open(struct ctl *c, struct dom_entry *e);
+/* NULL if (ind, dis) may be entered, else why not, in buf, naming
+ * the bad indicator or key and the valid ones. */
+const char *dom_entry_why(const struct dom_entry *e, const char *ind,
+         const char *dis, char *buf, size_t len);
+void dom_entry_close(struct dom_entry *e);
 /* <datadir>/register, created when !rdonly. */
 int  dom_register_open(struct ctl *c, int rdonly, ts_register **r);
 /* Compute each period from the register and send it to the daemon as

@@ -18,16 +18,20 @@ static int cmd_help(struct ctl *, int, char **);
 
 static const struct cmd cmds[] = {
 	{ "init", cmd_init,
-	  "DIR --unit CODE --topology FILE --keys FILE [--listen EP] [--parent EP]",
+	  "DIR --unit CODE --topology FILE --keys FILE [--listen EP] [--parent EP]"
+	  " [--catalogue FILE | --no-catalogue]",
 	  "Create a node directory DIR (mode 0700, its parent must exist) with\n"
 	  "fresh keys (sign.key, curve.key, mode 0600), node.conf and an empty\n"
-	  "store.  Refuses to touch a directory that already holds node.conf or\n"
-	  "keys.  Prints the node's keys-file line: CODE<TAB>sign_pk<TAB>curve_pk." },
+	  "store.  node.conf names the shipped indicator catalogue unless\n"
+	  "--catalogue FILE (another) or --no-catalogue (none) is given.\n"
+	  "Refuses to touch a directory that already holds node.conf or keys.\n"
+	  "Prints the node's keys-file line: CODE<TAB>sign_pk<TAB>curve_pk." },
 	{ "put", cmd_put,
 	  "PERIOD IND NUM [DEN] [--dis KEY]",
 	  "Enter one value of this node's own data through the running daemon\n"
 	  "(control socket).  DEN defaults to 0 (a plain count); KEY defaults to\n"
-	  "\"\" (the total)." },
+	  "\"\" (the total).  With a catalogue in node.conf, IND and KEY must\n"
+	  "be ones it defines." },
 	{ "import", cmd_import,
 	  "FILE.csv",
 	  "Enter many values from a CSV file with the header\n"
