@@ -356,6 +356,12 @@ chart(const struct xport *x, const char *ind)
 			    y + CH_VAL_Y, xu->have ? "no value" : "no report");
 			continue;
 		}
+		if (ratio && v->den == 0) {    /* a rate without denominator */
+			fprintf(f, "<text class=\"none\" x=\"0\" y=\"%zu\">no rate: "
+			    "numerator %" PRIu64 ", denominator 0</text>\n",
+			    y + CH_VAL_Y, v->num);
+			continue;
+		}
 		d = bar_value(v, ratio);
 		w = d / max * CH_BAR;
 		fmt_num(d, ratio, ratio == 100 ? "%" : munit, num, sizeof(num));
