@@ -412,3 +412,85 @@ ts_catalogue_version(const char *path, char out[TS_CAT_MAX + 1], char *err,
 	ts_catalogue_free(&c);
 	return 0;
 }
+
+/*
+ * Disaggregation labels, Vietnamese then English: the one table (the
+ * dimensions TS_DIM_* of domain.h, the keys compute.c emits and
+ * plans/aggregates use).  Ages are labelled by rule in ts_dis_label.
+ */
+static const struct { const char *key, *vi, *en; } dis_labels[] = {
+	{ "sex=f", "nữ", "girls" },
+	{ "sex=m", "nam", "boys" },
+	{ "eth=1", "dân tộc thiểu số", "ethnic minority" },
+	{ "eth=0", "không phải dân tộc thiểu số", "not ethnic minority" },
+	{ "dis=1", "khuyết tật", "with disability" },
+	{ "dis=0", "không khuyết tật", "without disability" },
+};
+
+/* Labels of one part "name=value" (len bytes of p) into vi/en. */
+static int
+dis_part(const char *p, size_t len, char *vi, size_t vilen, char *en,
+    size_t enlen)
+{
+	size_t i, a, b;
+	char tail;
+
+	for (i = 0; i < sizeof(dis_labels) / sizeof(dis_labels[0]); i++)
+		if (strlen(dis_labels[i].key) == len &&
+		    memcmp(dis_labels[i].key, p, len) == 0) {
+			snprintf(vi, vilen, "%s", dis_labels[i].vi);
+			snprintf(en, enlen, "%s", dis_labels[i].en);
+			return 0;
+		}
+	if (len > 4 && memcmp(p, "age=", 4) == 0 && len - 4 < 16) {
+		char v[16];
+		memcpy(v, p + 4, len - 4);
+		v[len - 4] = '\0';
+		if (sscanf(v, "%zu-%zu%c", &a, &b, &tail) == 2 && a <= b &&
+		    strspn(v, "0123456789-") == len - 4) {
+			snprintf(vi, vilen, "%zu-%zu tuổi", a, b);
+			snprintf(en, enlen, "aged %zu-%zu", a, b);
+			return 0;
+		}
+	}
+	return TS_ENOTFOUND;
+}
+
+int
+ts_dis_label(const char *key, char *out, size_t outlen)
+{
+	char vi[256] = "", en[256] = "", pv[96], pe[96];
+	const char *p = key, *e;
+
+	if (outlen == 0)
+		return TS_EINVAL;
+	if (key[0] == '\0') {
+		snprintf(out, outlen, "tổng / total");
+		return 0;
+	}
+	for (;;) {
+		e = strchr(p, ';');
+		if (e == NULL)
+			e = p + strlen(p);
+		if (dis_part(p, (size_t)(e - p), pv, sizeof(pv), pe, sizeof(pe)) != 0) {
+			snprintf(out, outlen, "%s", key);
+			return TS_ENOTFOUND;
+		}
+		if (strlen(vi) + strlen(pv) + 3 >= sizeof(vi) ||
+		    strlen(en) + strlen(pe) + 3 >= sizeof(en)) {
+			snprintf(out, outlen, "%s", key);
+			return TS_ENOTFOUND;
+		}
+		if (vi[0] != '\0') {
+			strcat(vi, ", ");
+			strcat(en, ", ");
+		}
+		strcat(vi, pv);
+		strcat(en, pe);
+		if (*e == '\0')
+			break;
+		p = e + 1;
+	}
+	snprintf(out, outlen, "%s / %s", vi, en);
+	return 0;
+}

@@ -763,6 +763,40 @@ test_register(void)
 		printf("# could not remove %s\n", dir);
 }
 
+/* Disaggregation labels (ts_dis_label): every key compute.c emits and
+ * every key the shipped plans use has one; unknown keys say so. */
+static void
+test_dis_labels(void)
+{
+	static const char *const keys[] = { "sex=f", "sex=m", "eth=0", "eth=1",
+	    "dis=0", "dis=1", "age=0-4", "age=5-10", "age=11-15", "age=2-3",
+	    "age=3-5" };
+	char out[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		int rc = ts_dis_label(keys[i], out, sizeof(out));
+		CHECK(rc == 0 && strchr(out, '=') == NULL && strstr(out, " / ") != NULL,
+		    "%s is labelled '%s'", keys[i], out);
+	}
+	CHECK(ts_dis_label("sex=f", out, sizeof(out)) == 0 &&
+	    strcmp(out, "nữ / girls") == 0, "sex=f -> 'nữ / girls' (%s)", out);
+	CHECK(ts_dis_label("", out, sizeof(out)) == 0 &&
+	    strcmp(out, "tổng / total") == 0, "total -> 'tổng / total'");
+	CHECK(ts_dis_label("sex=f;eth=1", out, sizeof(out)) == 0 &&
+	    strcmp(out, "nữ, dân tộc thiểu số / girls, ethnic minority") == 0,
+	    "sex=f;eth=1 joins both parts (%s)", out);
+	CHECK(ts_dis_label("age=5-10", out, sizeof(out)) == 0 &&
+	    strcmp(out, "5-10 tuổi / aged 5-10") == 0, "age by rule (%s)", out);
+	CHECK(ts_dis_label("sex=x", out, sizeof(out)) == TS_ENOTFOUND &&
+	    strcmp(out, "sex=x") == 0, "sex=x: no label, key kept");
+	CHECK(ts_dis_label("sex=f;zone=3", out, sizeof(out)) == TS_ENOTFOUND &&
+	    strcmp(out, "sex=f;zone=3") == 0, "one unlabelled part: no label");
+	CHECK(ts_dis_label("age=10-5", out, sizeof(out)) == TS_ENOTFOUND &&
+	    ts_dis_label("age=1-2x", out, sizeof(out)) == TS_ENOTFOUND,
+	    "age=10-5 and age=1-2x: no label");
+}
+
 int
 main(void)
 {
@@ -774,6 +808,7 @@ main(void)
 	test_plans();
 	test_plan_inheritance();
 	test_compute_ids();
+	test_dis_labels();
 	test_register_csv();
 	test_register();
 	ts_catalogue_free(&cat);

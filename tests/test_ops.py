@@ -199,19 +199,114 @@ def test_outbox():
     T.wait_values("VN", "2026", expected_sum("2026"), unit="095")
 
 
-def chromium_run(html, outdir):
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not exe:
-        raise tslib.TestFailure("chromium not installed (tools/deps installs it)")
+def chromium_exe():
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def chromium_run(html, outdir, width=412, height=915, shot_name="page.png", dom_url=None):
+    """Screenshot of html and --dump-dom of dom_url (default html) at width x height."""
+    exe = chromium_exe()
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--user-data-dir=" + os.path.join(outdir, "profile"), "--window-size=412,915",
-             "--enable-logging=stderr", "--v=0"]
-    url = "file://" + html
-    shot = os.path.join(outdir, "page.png")
-    p1 = tslib.run([exe] + flags + ["--screenshot=" + shot, url], timeout=90)
-    p2 = tslib.run([exe] + flags + ["--dump-dom", url], timeout=90)
+             "--user-data-dir=" + os.path.join(outdir, "profile"), "--window-size=%d,%d" % (width, height),
+             "--hide-scrollbars", "--enable-logging=stderr", "--v=0"]
+    shot = os.path.join(outdir, shot_name)
+    p1 = tslib.run([exe] + flags + ["--screenshot=" + shot, "file://" + html], timeout=90)
+    p2 = tslib.run([exe] + flags + ["--dump-dom", "file://" + (dom_url or html)], timeout=90)
     return shot, p1, p2
+
+
+# Appended to a copy of the page (the page itself has no script), which is
+# shown in an iframe exactly WIDTH px wide (headless Chromium will not make
+# a window narrower than 500 px): measures what the reader sees and writes
+# it as JSON into <pre id="probe"> of the outer page, which --dump-dom shows.
+PROBE = r"""<script>
+(function () {
+  function fs(e) { return parseFloat(getComputedStyle(e).fontSize); }
+  var out = {innerW: window.innerWidth, scrollW: document.documentElement.scrollWidth,
+             titles: {}, labels: [], svgtext: [], dis: [], tableFont: null};
+  var td = document.querySelector("table.values td");
+  if (td) out.tableFont = fs(td);
+  document.querySelectorAll("section.indicator").forEach(function (sec) {
+    var h = sec.querySelector("h2");
+    out.titles[sec.id] = h ? h.textContent : "";
+    var svg = sec.querySelector("svg.chart"), sb = svg.getBoundingClientRect();
+    svg.querySelectorAll("text").forEach(function (t) {
+      var b = t.getBoundingClientRect(), m = t.getScreenCTM();
+      var r = {text: t.textContent, cls: t.getAttribute("class"), left: b.left, right: b.right,
+               top: b.top, bottom: b.bottom, svgLeft: sb.left, svgRight: sb.right, svgTop: sb.top,
+               svgBottom: sb.bottom, font: fs(t) * Math.sqrt(Math.abs(m.a * m.d - m.b * m.c)),
+               cssFont: fs(t)};
+      out.svgtext.push(r);
+      if (/\blabel\b/.test(r.cls)) out.labels.push(r);
+    });
+  });
+  document.querySelectorAll("table.values td.dis").forEach(function (c) { out.dis.push(c.textContent); });
+  var pre = parent.document.createElement("pre");
+  pre.id = "probe";
+  pre.textContent = JSON.stringify(out);
+  parent.document.body.appendChild(pre);
+})();
+</script>"""
+
+
+def catalogue_names():
+    """{id: (name_vi, name_en)} read from domain/catalogue.tsv by Python."""
+    out = {}
+    with open(os.path.join(tslib.SRCDIR, "domain", "catalogue.tsv"), encoding="utf-8") as f:
+        for line in f:
+            if line.startswith(("#", "!", "id\t")) or not line.strip():
+                continue
+            c = line.rstrip("\n").split("\t")
+            out[c[0]] = (c[3], c[4])
+    return out
+
+
+def html_layout(html, tmp, shots, inds, unit_names):
+    """Render at desktop and phone width; check names, labels, font size, unit names."""
+    import html as htmlmod
+    page = open(html, encoding="utf-8").read().replace("</body>", PROBE + "\n</body>")
+    names = catalogue_names()
+    for width, height in ((1400, 900), (390, 844)):
+        probe = os.path.join(tmp, "probe-%d.html" % width)
+        with open(probe, "w", encoding="utf-8") as f:
+            f.write('<!DOCTYPE html><html><body style="margin:0"><iframe style="border:0;display:block" '
+                    'width="%d" height="%d" srcdoc="%s"></iframe></body></html>'
+                    % (width, height, htmlmod.escape(page, quote=True)))
+        shot, p1, p2 = chromium_run(probe, tmp, max(width, 500) + 16, height + 16, "page-%d.png" % width)
+        dest = os.path.join(shots, "page-%d.png" % width)
+        if os.path.exists(shot):
+            shutil.move(shot, dest)
+        print("# screenshot at %d px: %s" % (width, dest))
+        R.check(p1.returncode == 0 and os.path.exists(dest) and os.path.getsize(dest) > 1000,
+                "html %d px: screenshot taken (%d)" % (width, p1.returncode))
+        m = re.search(r'<pre id="probe">(.*?)</pre>', p2.stdout, re.S)
+        if not R.check(m is not None, "html %d px: the DOM probe ran (%s)" % (width, p2.stderr.strip()[-200:])):
+            continue
+        d = json.loads(htmlmod.unescape(m.group(1)))
+        console = [l for l in (p1.stderr + p2.stderr).splitlines() if re.search(r"CONSOLE\(\d+\)|Uncaught", l)]
+        R.eq(console, [], "html %d px: no console errors" % width)
+        R.eq(d["innerW"], width, "html %d px: rendered at that width" % width)
+        for ind in inds:
+            title = d["titles"].get("ind-" + ind, "")
+            R.check(ind in names and names[ind][0] in title,
+                    "html %d px: chart title of indicator %s has its name (%r)" % (width, ind, title[:80]))
+        raw = [t for t in [r["text"] for r in d["svgtext"]] + d["dis"] + list(d["titles"].values())
+               if re.search(r"\b(sex|eth|dis|age)=", t)]
+        R.eq(raw, [], "html %d px: no raw disaggregation key shown as a label" % width)
+        R.check("nữ / girls" in d["dis"], "html %d px: sex=f labelled 'nữ / girls' (%r)" % (width, d["dis"]))
+        tf = d["tableFont"]
+        bad = sorted({round(r["font"], 2) for r in d["svgtext"] if tf is None or abs(r["font"] - tf) > 1})
+        R.check(tf is not None and d["svgtext"] and not bad,
+                "html %d px: chart text renders at the tables' size %.2f px (off: %r)" % (width, tf or 0, bad))
+        want = {"%s %s" % (c, n) for c, n in unit_names.items()}
+        got = {r["text"] for r in d["labels"]}
+        R.check(want <= got and not any("…" in t for t in got),
+                "html %d px: every unit label has the full name (%r)" % (width, sorted(got - want)))
+        clipped = [r["text"] for r in d["labels"] if r["left"] < r["svgLeft"] - 0.5 or r["right"] > r["svgRight"] + 0.5
+                   or r["top"] < r["svgTop"] - 0.5 or r["bottom"] > r["svgBottom"] + 0.5]
+        R.eq(clipped, [], "html %d px: no unit label is clipped by its chart" % width)
+        R.check(d["scrollW"] <= width, "html %d px: no horizontal scrolling (%d)" % (width, d["scrollW"]))
 
 
 def test_export():
@@ -263,12 +358,27 @@ def test_export():
         R.eq((dvs.get(("TS_9", None)), dvs.get(("TS_9", "f"))), (str(vals[("9", "")][0]), str(vals[("9", "sex=f")][0])),
              "adx: values, disaggregation as attribute sex=\"f\"")
         # html
+        # The html page names indicators from the catalogue node.conf names.
         html = os.path.join(tmp, "page.html")
-        p = tierctl_raw(T.d("VN"), "export", "--format", "html", "2026", "--unit", "095", "-o", html)
-        R.eq(p.returncode, 0, "html: export exits 0")
+        conf = os.path.join(T.d("VN"), "node.conf")
+        saved = open(conf, encoding="utf-8").read()
+        try:
+            with open(conf, "a", encoding="utf-8") as f:
+                f.write("\ncatalogue %s\n" % os.path.join(tslib.SRCDIR, "domain", "catalogue.tsv"))
+            p = tierctl_raw(T.d("VN"), "export", "--format", "html", "2026", "--unit", "095", "-o", html)
+        finally:
+            with open(conf, "w", encoding="utf-8") as f:
+                f.write(saved)
+        R.eq(p.returncode, 0, "html: export exits 0 (%s)" % p.stderr.strip()[:200])
         page = open(html, encoding="utf-8").read()
         R.check("http://" not in page.replace("http://www.w3.org/2000/svg", "") and "https://" not in page
                 and "<script" not in page and "<link" not in page, "html: self-contained (no external assets)")
+        shown = re.sub(r"<[^>]*>", " ", page)
+        R.eq(re.findall(r"\b(?:sex|eth|dis|age)=\S*", shown), [],
+                "html: no raw disaggregation key in the page's text")
+        if not chromium_exe():
+            print("# SKIP html: rendering in headless Chromium (chromium not installed; tools/deps installs it)")
+            return
         shot, p1, p2 = chromium_run(html, tmp)
         R.check(p1.returncode == 0 and os.path.getsize(shot) > 1000 and open(shot, "rb").read(8) == b"\x89PNG\r\n\x1a\n",
                 "html: headless Chromium renders and screenshots it (%d)" % p1.returncode)
@@ -278,6 +388,10 @@ def test_export():
         charts = re.findall(r'<svg[^>]*class="chart"', p2.stdout)
         R.eq(len(charts), len(inds), "html: one chart per indicator in the rendered DOM (%s)" % inds)
         R.check("Xã Lay Nưa" in p2.stdout and "missing" in p2.stdout, "html: completeness table lists the missing child")
+        shots = tempfile.mkdtemp(prefix="ts-ops-shots-")
+        unit_names = {u: names[u] for u in names}
+        unit_names[C3] = "Xã Lay Nưa"
+        html_layout(html, tmp, shots, inds, unit_names)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -83,6 +83,18 @@ const char *ts_source_name(int source);
 void ts_measure_format(int measure, uint64_t num, uint64_t den, char *out,
          size_t outlen);
 
+/*
+ * Labels of disaggregation keys for display (the one table of them:
+ * dis_labels in domain/catalogue.c): "sex=f" -> "nữ / girls"; a key of
+ * several parts ("sex=f;eth=1") joins each part's label with ", " in
+ * each language ("nữ, dân tộc thiểu số / girls, ethnic minority");
+ * "age=A-B" of any A-B is "A-B tuổi / aged A-B"; the total "" is
+ * "tổng / total".  Writes the label into out (truncated to outlen) and
+ * returns 0; TS_ENOTFOUND when a part has no label (out then holds the
+ * key itself, so a caller can show it marked as unlabelled).
+ */
+int  ts_dis_label(const char *key, char *out, size_t outlen);
+
 /* ------------------------------------------------------------------ */
 /* Plans                                                                */
 /* ------------------------------------------------------------------ */

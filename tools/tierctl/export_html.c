@@ -4,7 +4,8 @@
  * completeness of its children, then one SVG bar chart per indicator
  * comparing the unit with each child (against the plan's target once
  * targets are available, see html_target), and the unit's values with
- * every disaggregation.  Laid out for a phone first (412 px wide).
+ * every disaggregation, named and labelled from the catalogue.  Laid out
+ * for a phone first (412 px wide); readable unscaled up to desktop width.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,36 +15,26 @@
 #include "domain_cmds.h"
 #include "export.h"
 
-#define CH_W      420     /* chart viewBox width                        */
-#define CH_ROW    28      /* one bar                                    */
-#define CH_TOP    8
-#define CH_LABEL  150     /* label column                               */
-#define CH_BAR    205     /* bar area                                   */
+/*
+ * Chart geometry in CSS px: the SVG has no viewBox, so nothing in it is
+ * scaled and its text is exactly the size the style sheet gives it (the
+ * tables' .85rem).  Each unit takes two lines: its code and full name
+ * on the first (the whole width, never cut), its bar on the second,
+ * bars in per cent of the chart's width so the page fits any screen.
+ */
+#define CH_ROW    42      /* one unit: label line + bar line            */
+#define CH_TOP    6
+#define CH_LABEL_Y 15     /* label baseline within a row                */
+#define CH_BAR_Y  21      /* bar top within a row                       */
+#define CH_BAR_H  14
+#define CH_VAL_Y  33      /* value baseline within a row                */
+#define CH_BAR    80.0    /* bar area, % of the width (rest: the value)  */
 
 /* Text and attribute values, escaped (tiersync/util.h). */
 static void
 h(FILE *f, const char *s)
 {
 	ts_xml_escape(f, s);
-}
-
-/* At most n code points of s, with an ellipsis if cut. */
-static void
-h_trunc(FILE *f, const char *s, size_t n)
-{
-	char buf[TS_NAME_MAX * 2];
-	size_t i = 0, cp = 0;
-
-	while (s[i] != '\0' && i < sizeof(buf) - 4) {
-		if (((unsigned char)s[i] & 0xc0) != 0x80 && cp++ == n)
-			break;
-		buf[i] = s[i];
-		i++;
-	}
-	buf[i] = '\0';
-	h(f, buf);
-	if (s[i] != '\0')
-		fputs("…", f);
 }
 
 /*
@@ -130,6 +121,72 @@ html_target(const struct xport *x, int unit, const char *ind, double *value,
 	snprintf(text, textlen, "%s %s (plan of %s)", ts_op_text(t->op),
 	    t->text, x->c->topo->units[from].code);
 	return 1;
+}
+
+/* The catalogue's name of ind, Vietnamese; NULL when not in it. */
+static const ts_indicator *
+ind_entry(const char *ind)
+{
+	return h_cat != NULL ? ts_catalogue_find(h_cat, ind) : NULL;
+}
+
+/* For an aria-label: the Vietnamese name, else "Indicator ID". */
+static const char *
+ind_name(const char *ind)
+{
+	static char buf[TS_IND_MAX + 16];
+	const ts_indicator *d = ind_entry(ind);
+
+	if (d != NULL)
+		return d->name_vi;
+	snprintf(buf, sizeof(buf), "Indicator %s", ind);
+	return buf;
+}
+
+/*
+ * Chart title: the catalogue's Vietnamese name as the heading
+ * ("Chỉ tiêu 10: Tỷ lệ ..."), the English name beside it on its own
+ * line; without a catalogue entry "Indicator ID" and why.
+ */
+static void
+ind_title(FILE *f, const char *ind)
+{
+	const ts_indicator *d = ind_entry(ind);
+
+	if (d == NULL) {
+		fputs("<h2>Indicator ", f);
+		h(f, ind);
+		fprintf(f, "</h2>\n<p class=\"name-en\">%s</p>\n", h_cat == NULL ?
+		    "(no name: node.conf names no catalogue)" :
+		    "(no name: not in this node's catalogue)");
+		return;
+	}
+	fputs("<h2>Chỉ tiêu ", f);
+	h(f, d->id);
+	fputs(": ", f);
+	h(f, d->name_vi);
+	fputs("</h2>\n<p class=\"name-en\" lang=\"en\">Indicator ", f);
+	h(f, d->id);
+	fputs(": ", f);
+	h(f, d->name_en);
+	fputs("</p>\n", f);
+}
+
+/* First cell of a values row: the disaggregation's label (ts_dis_label),
+ * the key itself kept in the title; an unlabelled key is marked. */
+static void
+dis_cell(FILE *f, const char *dis)
+{
+	char label[512];
+	int rc = ts_dis_label(dis, label, sizeof(label));
+
+	fputs("<tr><td class=\"dis\" title=\"", f);
+	h(f, dis[0] != '\0' ? dis : "total");
+	fputs("\">", f);
+	h(f, label);
+	if (rc != 0)
+		fputs(" <em>(no label)</em>", f);
+	fputs("</td>", f);
 }
 
 static const ts_value *
@@ -259,9 +316,9 @@ chart(const struct xport *x, const char *ind)
 
 	fprintf(f, "<section class=\"indicator\" id=\"ind-");
 	h(f, ind);
-	fprintf(f, "\">\n<h2>Indicator ");
-	h(f, ind);
-	fprintf(f, "</h2>\n<p class=\"target\">");
+	fputs("\">\n", f);
+	ind_title(f, ind);
+	fputs("<p class=\"target\">", f);
 	if (have_target || ttext[0] != '\0') {
 		fputs("Target: ", f);
 		h(f, ttext);
@@ -272,10 +329,10 @@ chart(const struct xport *x, const char *ind)
 	else
 		fputs(" · count</p>\n", f);
 	fprintf(f, "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" "
-	    "viewBox=\"0 0 %d %zu\" role=\"img\" aria-label=\"Indicator ",
-	    CH_W, CH_TOP * 2 + rows * CH_ROW);
-	h(f, ind);
-	fprintf(f, " for %s and its children\">\n", t->units[x->root].code);
+	    "width=\"100%%\" height=\"%zu\" role=\"img\" aria-label=\"",
+	    (size_t)CH_TOP * 2 + rows * CH_ROW);
+	h(f, ind_name(ind));
+	fprintf(f, " — %s and its children\">\n", t->units[x->root].code);
 	rows = 0;
 	for (i = 0; i < x->n; i++) {
 		const struct xunit *xu = &x->u[i];
@@ -288,30 +345,36 @@ chart(const struct xport *x, const char *ind)
 			continue;
 		y = CH_TOP + rows++ * CH_ROW;
 		fprintf(f, "<text class=\"label%s\" x=\"0\" y=\"%zu\">",
-		    xu->depth == 0 ? " self" : "", y + 18);
+		    xu->depth == 0 ? " self" : "", y + CH_LABEL_Y);
 		h(f, u->code);
 		fputs(" ", f);
-		h_trunc(f, u->name, 14);
+		h(f, u->name);
 		fputs("</text>\n", f);
 		v = xu->have ? chart_value(&xu->r, ind) : NULL;
 		if (v == NULL) {
-			fprintf(f, "<text class=\"none\" x=\"%d\" y=\"%zu\">%s</text>\n",
-			    CH_LABEL, y + 18, xu->have ? "no value" : "no report");
+			fprintf(f, "<text class=\"none\" x=\"0\" y=\"%zu\">%s</text>\n",
+			    y + CH_VAL_Y, xu->have ? "no value" : "no report");
+			continue;
+		}
+		if (ratio && v->den == 0) {    /* a rate without denominator */
+			fprintf(f, "<text class=\"none\" x=\"0\" y=\"%zu\">no rate: "
+			    "numerator %" PRIu64 ", denominator 0</text>\n",
+			    y + CH_VAL_Y, v->num);
 			continue;
 		}
 		d = bar_value(v, ratio);
 		w = d / max * CH_BAR;
 		fmt_num(d, ratio, ratio == 100 ? "%" : munit, num, sizeof(num));
-		fprintf(f, "<rect class=\"bar%s\" x=\"%d\" y=\"%zu\" width=\"%.1f\" "
-		    "height=\"%d\"/>\n", xu->depth == 0 ? " self" : "", CH_LABEL,
-		    y + 4, w, CH_ROW - 8);
-		fprintf(f, "<text class=\"val\" x=\"%.1f\" y=\"%zu\">%s</text>\n",
-		    CH_LABEL + w + 6, y + 18, num);
+		fprintf(f, "<rect class=\"bar%s\" x=\"0\" y=\"%zu\" width=\"%.2f%%\" "
+		    "height=\"%d\"/>\n", xu->depth == 0 ? " self" : "",
+		    y + CH_BAR_Y, w, CH_BAR_H);
+		fprintf(f, "<text class=\"val\" x=\"%.2f%%\" dx=\"6\" y=\"%zu\">%s</text>\n",
+		    w, y + CH_VAL_Y, num);
 	}
 	if (have_target) {
-		double tx = CH_LABEL + target / max * CH_BAR;
-		fprintf(f, "<line class=\"target\" x1=\"%.1f\" x2=\"%.1f\" y1=\"0\" "
-		    "y2=\"%zu\"/>\n", tx, tx, CH_TOP * 2 + rows * CH_ROW);
+		double tx = target / max * CH_BAR;
+		fprintf(f, "<line class=\"target\" x1=\"%.2f%%\" x2=\"%.2f%%\" "
+		    "y1=\"0\" y2=\"%zu\"/>\n", tx, tx, (size_t)CH_TOP * 2 + rows * CH_ROW);
 	}
 	fputs("</svg>\n", f);
 
@@ -319,7 +382,7 @@ chart(const struct xport *x, const char *ind)
 	if (x->u[0].have) {
 		const ts_report *r = &x->u[0].r;
 		char rate[48];
-		fputs("<table class=\"values\"><thead><tr><th>disaggregation</th>"
+		fputs("<div class=\"table-wrap\"><table class=\"values\"><thead><tr><th>disaggregation</th>"
 		    "<th>numerator</th><th>denominator</th><th>rate %</th></tr>"
 		    "</thead><tbody>\n", f);
 		for (i = 0; i < r->nvalues; i++) {
@@ -327,12 +390,11 @@ chart(const struct xport *x, const char *ind)
 			if (strcmp(v->ind, ind) != 0)
 				continue;
 			fmt_rate(v->num, v->den, rate, sizeof(rate));
-			fputs("<tr><td>", f);
-			h(f, v->dis[0] != '\0' ? v->dis : "total");
-			fprintf(f, "</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td>"
+			dis_cell(f, v->dis);
+			fprintf(f, "<td>%" PRIu64 "</td><td>%" PRIu64 "</td>"
 			    "<td>%s</td></tr>\n", v->num, v->den, rate);
 		}
-		fputs("</tbody></table>\n", f);
+		fputs("</tbody></table></div>\n", f);
 	}
 	fputs("</section>\n", f);
 }
@@ -405,8 +467,9 @@ static const char style[] =
 	"tr.missing td:nth-child(3){color:#b42318;font-weight:600}"
 	"tr.late td:nth-child(3){color:#9a6700;font-weight:600}"
 	"tr.reported td:nth-child(3){color:#1a7f37}"
-	"svg.chart{width:100%;height:auto;display:block;margin:.3em 0}"
-	"svg text{font-size:13px;fill:#1b1f24}"
+	"svg.chart{width:100%;display:block;margin:.3em 0}"
+	"svg text{font-size:.85rem;fill:#1b1f24}"
+	".name-en{color:#57606a;font-size:.85rem;margin:0 0 .3em}"
 	"svg text.self{font-weight:700}svg text.none{fill:#8c959f;font-style:italic}"
 	"svg rect.bar{fill:#6e9fd1}svg rect.bar.self{fill:#0a4f96}"
 	"svg line.target{stroke:#b42318;stroke-width:2;stroke-dasharray:6 4}"
