@@ -1080,6 +1080,11 @@ do_rotate(void)
 			if (ts_msg_decode(rep.buf, rep.len, &r) != 0 || r.code != 0 ||
 			    !ps->n.reload)
 				fatalx("sim: CTL_RELOAD refused: %.200s", r.reason);
+			/* The daemon acts on it at the top of its next loop
+			 * iteration, before anything else of that node. */
+			sim_tag(topo->units[ps->unit].code);
+			node_reload_keys(&ps->n);
+			simstat.key_reloads++;
 			ts_msg_clear(&r);
 			ts_buf_free(&req);
 			ts_buf_free(&rep);
@@ -1237,12 +1242,10 @@ handle(struct ev *ep, int faults)
 		}
 		break;
 	}
-	/* A CTL_RELOAD (or SIGHUP) is acted on at the top of the daemon's
-	 * next loop iteration: here, after the event. */
-	if (s->up && s->n.reload) {
-		node_reload_keys(&s->n);
-		simstat.key_reloads++;
-	}
+	/* Only do_rotate asks for a reload, and acts on it at once: a
+	 * reload pending here would free a table other nodes share. */
+	if (s->n.reload)
+		fatalx("sim: a reload left pending at %s", topo->units[s->unit].code);
 }
 
 /* ---- main ---- */
