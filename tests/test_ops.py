@@ -363,8 +363,10 @@ def test_export():
         conf = os.path.join(T.d("VN"), "node.conf")
         saved = open(conf, encoding="utf-8").read()
         try:
-            with open(conf, "a", encoding="utf-8") as f:
-                f.write("\ncatalogue %s\n" % os.path.join(tslib.SRCDIR, "domain", "catalogue.tsv"))
+            # trees made by localtree name it already (tierctl init's default)
+            if not re.search(r"^catalogue\s", saved, re.M):
+                with open(conf, "a", encoding="utf-8") as f:
+                    f.write("\ncatalogue %s\n" % os.path.join(tslib.SRCDIR, "domain", "catalogue.tsv"))
             p = tierctl_raw(T.d("VN"), "export", "--format", "html", "2026", "--unit", "095", "-o", html)
         finally:
             with open(conf, "w", encoding="utf-8") as f:
