@@ -193,9 +193,6 @@ struct node {
 	 * many nodes in one process). */
 	struct rollup_scratch *rollup;
 	uint64_t    next_reader_check;       /* mono ms; core.c            */
-	/* values, child reports or periods rollups could not add since
-	 * start (rollup.c; persisted as meta n_rollup_left_out) */
-	uint64_t    rollup_left_out;
 };
 
 static inline uint64_t node_wall(const struct node *n) { return n->io.wall_ms(n->io.ctx); }

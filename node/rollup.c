@@ -308,7 +308,6 @@ rollup_tick(struct node *n, uint64_t now)
 		return;
 	}
 	n->cnt.reports_emitted += e->emitted;
-	n->rollup_left_out += e->left_out;
 	if (e->emitted > 0) {
 		log_info("rollup: emitted %zu report(s) up to seq %llu%s", e->emitted,
 		    (unsigned long long)e->last_seq, n->has_parent ? ", queued for parent" : "");

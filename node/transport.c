@@ -243,7 +243,6 @@ down_send(struct node *n, const void *rid, size_t rid_len, const uint8_t *p,
 struct drained {
 	zmq_msg_t rid, body;
 	uint8_t   key[32];
-	int       has_key;
 };
 
 /*
@@ -303,10 +302,8 @@ router_on_readable(struct transport *t)
 		im->sender = uid != NULL ? ts_topo_find(n->topo, uid) : -1;
 		z85 = zmq_msg_gets(&x->body, "X-Curve-Key");
 		if (z85 != NULL && strlen(z85) == TS_CURVE_Z85_LEN &&
-		    ts_z85_decode32(z85, x->key) == 0) {
-			x->has_key = 1;
+		    ts_z85_decode32(z85, x->key) == 0)
 			im->curve_pk = x->key;
-		}
 		im->rid = zmq_msg_data(&x->rid);
 		im->rid_len = zmq_msg_size(&x->rid);
 		im->data = zmq_msg_data(&x->body);
@@ -314,9 +311,6 @@ router_on_readable(struct transport *t)
 		nd++;
 	}
 	/* curve_pk points into d[], which does not move. */
-	for (k = 0; k < nd; k++)
-		if (d[k].has_key)
-			m[k].curve_pk = d[k].key;
 	if (nd > 0)
 		downlink_on_batch(n, m, nd, 1);
 	for (k = 0; k < nd; k++) {

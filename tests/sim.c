@@ -287,6 +287,30 @@ schedule_timer(struct simnode *s)
 	    .node = (int)(s - nodes), .ver = s->timer_ver });
 }
 
+/* Append one keys-file line (not_after 0 = no limit) to a growing text. */
+static void
+keys_line(char **text, size_t *len, size_t *cap, const char *code,
+    const uint8_t sign_pk[TS_SIGN_PK_LEN], const char *curve_pk,
+    uint64_t not_after)
+{
+	char line[256], hex[2 * TS_SIGN_PK_LEN + 1];
+	int ll;
+
+	ts_to_hex(sign_pk, TS_SIGN_PK_LEN, hex);
+	if (not_after != 0)
+		ll = snprintf(line, sizeof(line), "%s\t%s\t%s\t%llu\n", code, hex,
+		    curve_pk, (unsigned long long)not_after);
+	else
+		ll = snprintf(line, sizeof(line), "%s\t%s\t%s\n", code, hex, curve_pk);
+	if (*len + (size_t)ll + 1 > *cap) {
+		*cap = *cap ? *cap * 2 : 65536;
+		if ((*text = realloc(*text, *cap)) == NULL)
+			fatal("realloc");
+	}
+	memcpy(*text + *len, line, (size_t)ll);
+	*len += (size_t)ll;
+}
+
 /* ---- the fake network ---- */
 
 static uint64_t
@@ -1001,7 +1025,7 @@ do_rotate(void)
 {
 	size_t i, leaves = 0, pick;
 	struct simnode *c = NULL;
-	char *text = NULL, line[512], hex[2 * TS_SIGN_PK_LEN + 1], err[512];
+	char *text = NULL, err[512];
 	size_t len = 0, cap = 0;
 	ts_identity fresh;
 	ts_keys *nk = NULL;
@@ -1022,27 +1046,12 @@ do_rotate(void)
 		const ts_key *k = &keys->keys[i];
 		int old = strcmp(k->code, topo->units[c->unit].code) == 0 &&
 		    strcmp(k->curve_pk, c->id.curve_pk) == 0;
-		uint64_t na = old ? now_s - 1 : k->not_after;
-		int ll;
-		ts_to_hex(k->sign_pk, TS_SIGN_PK_LEN, hex);
-		if (na != 0)
-			ll = snprintf(line, sizeof(line), "%s\t%s\t%s\t%llu\n", k->code,
-			    hex, k->curve_pk, (unsigned long long)na);
-		else
-			ll = snprintf(line, sizeof(line), "%s\t%s\t%s\n", k->code, hex,
-			    k->curve_pk);
-		if (len + (size_t)ll + 512 > cap) {
-			cap = cap ? cap * 2 : 65536;
-			if ((text = realloc(text, cap)) == NULL)
-				fatal("realloc");
-		}
-		memcpy(text + len, line, (size_t)ll);
-		len += (size_t)ll;
+		keys_line(&text, &len, &cap, k->code, k->sign_pk, k->curve_pk,
+		    old ? now_s - 1 : k->not_after);
 	}
 	/* Same signing key (reports stay verifiable), a new CURVE key. */
-	ts_to_hex(c->id.sign_pk, TS_SIGN_PK_LEN, hex);
-	len += (size_t)snprintf(text + len, cap - len, "%s\t%s\t%s\n",
-	    topo->units[c->unit].code, hex, fresh.curve_pk);
+	keys_line(&text, &len, &cap, topo->units[c->unit].code, c->id.sign_pk,
+	    fresh.curve_pk, 0);
 	if (ts_keys_parse(&nk, "sim-keys", text, len, err, sizeof(err)) != 0)
 		fatalx("sim rotate: %s", err);
 	for (i = 0; i < nnodes; i++) {
@@ -1370,17 +1379,8 @@ main(int argc, char **argv)
 		nodes[nnodes].unit = u;
 		if (ts_identity_generate(&nodes[nnodes].id) != 0)
 			fatalx("keygen");
-		char line[256], pk[2 * TS_SIGN_PK_LEN + 1];
-		ts_to_hex(nodes[nnodes].id.sign_pk, TS_SIGN_PK_LEN, pk);
-		int ll = snprintf(line, sizeof(line), "%s\t%s\t%s\n", topo->units[i].code,
-		    pk, nodes[nnodes].id.curve_pk);
-		if (ktlen + (size_t)ll + 1 > ktcap) {
-			ktcap = ktcap ? ktcap * 2 : 65536;
-			if ((kt = realloc(kt, ktcap)) == NULL)
-				fatal("realloc");
-		}
-		memcpy(kt + ktlen, line, (size_t)ll);
-		ktlen += (size_t)ll;
+		keys_line(&kt, &ktlen, &ktcap, topo->units[i].code,
+		    nodes[nnodes].id.sign_pk, nodes[nnodes].id.curve_pk, 0);
 		nnodes++;
 	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 128)
