@@ -177,6 +177,29 @@ test_errors(void)
 	CHECK(strstr(err, "out of range") != NULL, "overflow says out of range");
 	CHECK_EQ_INT(ts_config_parse(&c, "mem", NULL,
 	    LIT("unit 1\ntopology t\nkeys k\nparent tcp://host\n"), err, sizeof(err)), TS_EPARSE, "tcp without port: %s", err);
+	/* The bounds on what a child may claim or store. */
+	{
+		static const struct { const char *text, *words; } q[] = {
+			{ "unit 1\ntopology t\nkeys k\nmax_skew_s 59\n", "max_skew_s" },
+			{ "unit 1\ntopology t\nkeys k\nquota_values 0\n", "quota_values" },
+			{ "unit 1\ntopology t\nkeys k\nquota_values 65537\n", "quota_values" },
+			{ "unit 1\ntopology t\nkeys k\nquota_reports_day 0\n", "quota_reports_day" },
+			{ "unit 1\ntopology t\nkeys k\nquota_mb_day 0\n", "quota_mb_day" },
+		};
+		size_t i;
+		for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+			err[0] = '\0';
+			CHECK(ts_config_parse(&c, "mem", NULL, q[i].text, strlen(q[i].text),
+			    err, sizeof(err)) == TS_EPARSE && strstr(err, q[i].words) &&
+			    strstr(err, "out of range") && strstr(err, "mem:4"),
+			    "%s refused naming it and mem:4: %s", q[i].words, err);
+		}
+		CHECK_EQ_INT(ts_config_parse(&c, "mem", NULL,
+		    LIT("unit 1\ntopology t\nkeys k\n"), err, sizeof(err)), 0, "defaults parse");
+		CHECK(c.max_skew_s == 86400 && c.quota_values == 20000 &&
+		    c.quota_reports_day == 2000 && c.quota_mb_day == 64,
+		    "defaults: a day of skew, 20,000 values, 2,000 reports, 64 MiB");
+	}
 }
 
 /* docs/CONFIG.md must carry the table exactly as ts_config_describe
