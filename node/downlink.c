@@ -912,9 +912,11 @@ push_group(struct node *n, struct push_job *jobs, size_t njobs, int lazy)
 		else
 			rc = push_prepare(n, &jobs[k]);
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		rc = ts_store_write_ex(n->st, group_fn, &g, group_overlap, &g,
 		    lazy ? TS_WRITE_LAZY : 0);
+		n->outbox_gen++;        /* it may have relayed (uplink.c) */
+	}
 	if (rc == 0) {
 		/* This commit's data flush made every earlier one durable. */
 		gen = ts_store_commits(n->st);

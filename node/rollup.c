@@ -300,6 +300,7 @@ rollup_tick(struct node *n, uint64_t now)
 	memset(e, 0, sizeof(*e));
 	e->n = n;
 	rc = ts_store_write(n->st, emit_fn, e);
+	n->outbox_gen++;                /* it may have appended (uplink.c) */
 	if (rc != 0) {
 		/* Keep the period dirty and try again later; the store
 		 * holds the dirty mark, so nothing is forgotten. */

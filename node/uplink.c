@@ -212,6 +212,12 @@ push_some(struct node *n)
 		size_t i;
 		int rc;
 
+		/* Nothing new since an empty scan from here: most timer ticks
+		 * (12 % of the simulator's time went to this read txn). */
+		if (n->up_empty_gen == n->outbox_gen + 1 &&
+		    n->up_empty_cursor == n->up_cursor)
+			return;
+
 		f.envs = calloc(f.max, sizeof(*f.envs));
 		f.ids = calloc(f.max, sizeof(*f.ids));
 		if (f.envs == NULL || f.ids == NULL) {
@@ -226,6 +232,10 @@ push_some(struct node *n)
 		}
 		rc = ts_outbox_each(t, n->up_cursor, fill_cb, &f);
 		ts_store_read_end(&t);
+		if (rc >= 0 && f.err == 0 && f.count == 0) {
+			n->up_empty_gen = n->outbox_gen + 1;
+			n->up_empty_cursor = n->up_cursor;
+		}
 		if (rc < 0 || f.err != 0 || f.count == 0) {
 			free(f.envs);
 			free(f.ids);
